@@ -1,0 +1,69 @@
+// Baseline agents: uniformly random actions, and one fixed action.
+
+#include <stdexcept>
+
+#include "agents/agent.h"
+#include "core/text.h"
+
+namespace linklab::agents {
+namespace {
+
+class RandomAgent : public Agent {
+ public:
+  RandomAgent(envs::Space space, uint64_t seed) : space_(std::move(space)), rng_(seed) {}
+  Array Act(const Array& obs, int rows, bool explore) override {
+    Array out;
+    out.reserve(static_cast<size_t>(rows) * space_.size());
+    for (int r = 0; r < rows; ++r) {
+      const Array a = space_.Sample(rng_);
+      out.insert(out.end(), a.begin(), a.end());
+    }
+    return out;
+  }
+
+ private:
+  envs::Space space_;
+  core::Rng rng_;
+};
+
+class FixedAgent : public Agent {
+ public:
+  explicit FixedAgent(Array action) : action_(std::move(action)) {}
+  Array Act(const Array& obs, int rows, bool explore) override {
+    Array out;
+    out.reserve(static_cast<size_t>(rows) * action_.size());
+    for (int r = 0; r < rows; ++r) out.insert(out.end(), action_.begin(), action_.end());
+    return out;
+  }
+
+ private:
+  Array action_;
+};
+
+}  // namespace
+
+void RegisterBaselines(AgentRegistryType& registry) {
+  registry.Add({"random", "uniformly random actions from the action space (baseline)", {},
+                [](const core::Params&, const AgentContext& c) {
+                  return std::make_unique<RandomAgent>(c.action_space, c.seed);
+                }});
+  registry.Add(
+      {"fixed",
+       "the same action on every step (baseline); action is a comma-separated value list",
+       {core::StringParam("action", "0", "the action, e.g. '1' or '0.5,0.5'")},
+       [](const core::Params& p, const AgentContext& c) {
+         Array action;
+         for (const auto& part : core::Split(p.String("action"), ',')) {
+           action.push_back(static_cast<float>(core::ParseDouble(part, "[agent] action")));
+         }
+         if (!c.action_space.Contains(action)) {
+           throw std::invalid_argument("[agent] action = '" + p.String("action") +
+                                       "': not in the action space " +
+                                       c.action_space.ToString() + ": " +
+                                       c.action_space.Mismatch(action));
+         }
+         return std::make_unique<FixedAgent>(std::move(action));
+       }});
+}
+
+}  // namespace linklab::agents

@@ -1,0 +1,19 @@
+#include "agents/agent.h"
+
+namespace linklab::agents {
+
+AgentRegistryType& AgentRegistry() {
+  static AgentRegistryType* registry = [] {
+    auto* r = new AgentRegistryType("agent");
+    RegisterBaselines(*r);
+    return r;
+  }();
+  return *registry;
+}
+
+std::unique_ptr<Agent> MakeAgent(const std::string& name, const core::Params& params,
+                                 const AgentContext& context) {
+  return AgentRegistry().Find(name).make(params, context);
+}
+
+}  // namespace linklab::agents

@@ -1,0 +1,92 @@
+#include "core/text.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+
+namespace linklab::core {
+
+std::string Trim(std::string_view s) {
+  size_t b = 0, e = s.size();
+  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
+  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+  return std::string(s.substr(b, e - b));
+}
+
+std::vector<std::string> Split(std::string_view s, char sep) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (size_t i = 0; i <= s.size(); ++i) {
+    if (i == s.size() || s[i] == sep) {
+      out.emplace_back(s.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  return out;
+}
+
+bool StartsWith(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+std::string Join(const std::vector<std::string>& parts, std::string_view sep) {
+  std::string out;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (i) out += sep;
+    out += parts[i];
+  }
+  return out;
+}
+
+double ParseDouble(std::string_view text, std::string_view what) {
+  const std::string s = Trim(text);
+  char* end = nullptr;
+  errno = 0;
+  const double v = std::strtod(s.c_str(), &end);
+  if (s.empty() || end != s.c_str() + s.size() || std::isnan(v) || errno == ERANGE) {
+    throw std::invalid_argument(std::string(what) + " = '" + std::string(text) +
+                                "': not a number");
+  }
+  return v;
+}
+
+int64_t ParseInt(std::string_view text, std::string_view what) {
+  const std::string s = Trim(text);
+  char* end = nullptr;
+  errno = 0;
+  const long long v = std::strtoll(s.c_str(), &end, 10);
+  if (s.empty() || end != s.c_str() + s.size() || errno == ERANGE) {
+    // Accept integral values written in exponent form, e.g. "1e6".
+    char* dend = nullptr;
+    const double d = std::strtod(s.c_str(), &dend);
+    if (!s.empty() && dend == s.c_str() + s.size() && std::isfinite(d) && d == std::floor(d) &&
+        std::fabs(d) < 9.0e18) {
+      return static_cast<int64_t>(d);
+    }
+    throw std::invalid_argument(std::string(what) + " = '" + std::string(text) +
+                                "': not an integer");
+  }
+  return v;
+}
+
+bool ParseBool(std::string_view text, std::string_view what) {
+  const std::string s = Trim(text);
+  if (s == "true" || s == "1" || s == "yes" || s == "on") return true;
+  if (s == "false" || s == "0" || s == "no" || s == "off") return false;
+  throw std::invalid_argument(std::string(what) + " = '" + std::string(text) +
+                              "': not a boolean (true/false)");
+}
+
+std::string FormatDouble(double v) {
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  char buf[64];
+  for (int precision = 6; precision <= 17; ++precision) {
+    std::snprintf(buf, sizeof buf, "%.*g", precision, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
+  return buf;
+}
+
+}  // namespace linklab::core

@@ -1,0 +1,25 @@
+#pragma once
+// Small text helpers shared by config, spec and trace parsers. Parsers throw
+// std::invalid_argument naming `what` (a key, a file:line) and the offending text.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace linklab::core {
+
+std::string Trim(std::string_view s);
+std::vector<std::string> Split(std::string_view s, char sep);
+bool StartsWith(std::string_view s, std::string_view prefix);
+std::string Join(const std::vector<std::string>& parts, std::string_view sep);
+
+// Whole-string conversions; `what` names the value in the error message.
+double ParseDouble(std::string_view text, std::string_view what);
+int64_t ParseInt(std::string_view text, std::string_view what);
+bool ParseBool(std::string_view text, std::string_view what);
+
+// Shortest text that reads back to the same double ("0.1", "1e-05", "inf").
+std::string FormatDouble(double v);
+
+}  // namespace linklab::core

@@ -1,0 +1,23 @@
+#pragma once
+// `linklab bench <area>`: the one place speed is measured. Each area returns a JSON report
+// with its figures, the machine and the git commit.
+
+#include <string>
+
+#include "core/json.h"
+
+namespace linklab::experiments {
+
+struct BenchOptions {
+  double seconds = 1.0;  // measuring time per case
+  std::string only;      // run only cases whose name contains this ("" = all)
+};
+
+// Steps per second of every registered env: single, sync-vectorised and process-vectorised.
+core::Json BenchEnvs(const BenchOptions& options);
+
+// The areas `linklab bench` knows, and running one by name (throws on an unknown area).
+std::vector<std::string> BenchAreas();
+core::Json RunBench(const std::string& area, const BenchOptions& options);
+
+}  // namespace linklab::experiments

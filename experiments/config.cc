@@ -1,0 +1,214 @@
+#include "experiments/config.h"
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "agents/agent.h"
+#include "core/text.h"
+#include "envs/registry.h"
+
+namespace linklab::experiments {
+
+namespace {
+const std::vector<std::string> kSections = {"experiment", "env", "agent", "train", "eval"};
+}  // namespace
+
+std::vector<IniEntry> ParseIni(const std::string& text, const std::string& name) {
+  std::vector<IniEntry> out;
+  std::map<std::string, int> seen;  // "section.key" -> line
+  std::string section;
+  std::istringstream in(text);
+  int line_no = 0;
+  for (std::string raw; std::getline(in, raw);) {
+    ++line_no;
+    const std::string where = name + ":" + std::to_string(line_no);
+    std::string line = core::Trim(raw);
+    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
+    if (line[0] == '[') {
+      if (line.back() != ']') {
+        throw std::invalid_argument(where + ": section header '" + line + "' lacks ']'");
+      }
+      section = core::Trim(line.substr(1, line.size() - 2));
+      bool known = false;
+      for (const auto& s : kSections) known = known || s == section;
+      if (!known) {
+        throw std::invalid_argument(where + ": unknown section [" + section +
+                                    "]; sections are [" + core::Join(kSections, "], [") + "]");
+      }
+      continue;
+    }
+    const size_t eq = line.find('=');
+    if (eq == std::string::npos) {
+      throw std::invalid_argument(where + ": '" + line + "' is not 'key = value'");
+    }
+    if (section.empty()) {
+      throw std::invalid_argument(where + ": '" + line + "' comes before any [section]");
+    }
+    IniEntry e{section, core::Trim(line.substr(0, eq)), core::Trim(line.substr(eq + 1)),
+               line_no};
+    // A comment after the value starts with whitespace then # or ;.
+    for (size_t i = 1; i < e.value.size(); ++i) {
+      if ((e.value[i] == '#' || e.value[i] == ';') && std::isspace(static_cast<unsigned char>(e.value[i - 1]))) {
+        e.value = core::Trim(e.value.substr(0, i));
+        break;
+      }
+    }
+    if (e.key.empty()) throw std::invalid_argument(where + ": empty key");
+    const std::string full = section + "." + e.key;
+    if (seen.count(full)) {
+      throw std::invalid_argument(where + ": [" + section + "] " + e.key + " = '" + e.value +
+                                  "' repeats the key set on line " +
+                                  std::to_string(seen[full]));
+    }
+    seen[full] = line_no;
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::vector<IniEntry> ReadIni(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) throw std::runtime_error("cannot read config file '" + path + "'");
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ParseIni(ss.str(), path);
+}
+
+std::vector<core::ParamSpec> ExperimentSectionSpecs() {
+  return {
+      core::StringParam("name", "experiment", "run name: results go to <output>/<name>/<time>"),
+      core::IntParam("seed", 1, "seed of the whole run (envs, agent, evaluation)", 0),
+      core::StringParam("output", "results", "folder that receives run folders"),
+      core::StringParam("description", "", "free text stored with the results"),
+  };
+}
+
+std::vector<core::ParamSpec> TrainSectionSpecs() {
+  return {
+      core::IntParam("total_steps", 100000, "env steps to train for (summed over sub-envs)", 1),
+      core::IntParam("checkpoint_every", 0, "env steps between checkpoints; 0: only at the end",
+                     0),
+      core::BoolParam("progress", true, "show progress (steps, rate, ETA, latest return)"),
+  };
+}
+
+std::vector<core::ParamSpec> EvalSectionSpecs() {
+  return {
+      core::IntParam("episodes", 10, "evaluation episodes after training; 0: none", 0),
+      core::IntParam("num_envs", 1, "envs used for evaluation", 1, 1024),
+      core::IntParam("seed_offset", 1000000, "evaluation seed = experiment seed + seed_offset",
+                     0),
+      core::BoolParam("explore", false, "evaluate the training policy instead of the greedy one"),
+  };
+}
+
+ExperimentConfig ResolveExperiment(RawSections sections, const std::vector<std::string>& overrides,
+                                   const std::string& source) {
+  for (const auto& o : overrides) {
+    const std::string origin = "--set " + o;
+    const size_t eq = o.find('=');
+    const size_t dot = o.find('.');
+    if (eq == std::string::npos || dot == std::string::npos || dot > eq) {
+      throw std::invalid_argument(origin + ": expected section.key=value");
+    }
+    const std::string section = core::Trim(o.substr(0, dot));
+    bool known = false;
+    for (const auto& s : kSections) known = known || s == section;
+    if (!known) {
+      throw std::invalid_argument(origin + ": unknown section [" + section + "]; sections are [" +
+                                  core::Join(kSections, "], [") + "]");
+    }
+    sections[section][core::Trim(o.substr(dot + 1, eq - dot - 1))] =
+        core::RawValue{core::Trim(o.substr(eq + 1)), origin};
+  }
+
+  ExperimentConfig c;
+  c.source = source;
+  c.experiment = core::Params::Resolve(ExperimentSectionSpecs(), sections["experiment"],
+                                       "[experiment]");
+  c.train = core::Params::Resolve(TrainSectionSpecs(), sections["train"], "[train]");
+  c.eval = core::Params::Resolve(EvalSectionSpecs(), sections["eval"], "[eval]");
+
+  // [env]: the common keys plus the chosen env's own parameters.
+  core::RawValues& env_raw = sections["env"];
+  const std::string env_id = env_raw.count("id") ? core::Trim(env_raw["id"].text) : "CartPole-v1";
+  const auto& env_entry = [&]() -> const envs::EnvRegistryType::Entry& {
+    try {
+      return envs::EnvRegistry().Find(env_id);
+    } catch (const std::invalid_argument& e) {
+      const std::string origin = env_raw.count("id") ? env_raw["id"].origin : "default";
+      throw std::invalid_argument(origin + ": [env] id = '" + env_id + "': " + e.what());
+    }
+  }();
+  std::vector<core::ParamSpec> env_common = {
+      core::StringParam("id", "CartPole-v1", "registered env name (see linklab list)")};
+  for (auto& s : envs::VectorOptionSpecs()) env_common.push_back(s);
+  std::vector<core::ParamSpec> env_all = env_common;
+  env_all.insert(env_all.end(), env_entry.params.begin(), env_entry.params.end());
+  core::Params::Resolve(env_all, env_raw, "[env]");  // validates every key once
+  core::RawValues common_raw, own_raw;
+  for (const auto& [k, v] : env_raw) {
+    bool common = false;
+    for (const auto& s : env_common) common = common || s.name == k;
+    (common ? common_raw : own_raw)[k] = v;
+  }
+  c.env = core::Params::Resolve(env_common, common_raw, "[env]");
+  c.env_params = core::Params::Resolve(env_entry.params, own_raw, "[env]");
+
+  // [agent]: algo plus the agent's own parameters.
+  core::RawValues agent_raw = sections["agent"];
+  const std::string algo = agent_raw.count("algo") ? core::Trim(agent_raw["algo"].text) : "random";
+  const auto& agent_entry = [&]() -> const agents::AgentRegistryType::Entry& {
+    try {
+      return agents::AgentRegistry().Find(algo);
+    } catch (const std::invalid_argument& e) {
+      const std::string origin = agent_raw.count("algo") ? agent_raw["algo"].origin : "default";
+      throw std::invalid_argument(origin + ": [agent] algo = '" + algo + "': " + e.what());
+    }
+  }();
+  std::vector<core::ParamSpec> agent_all = {
+      core::StringParam("algo", "random", "registered agent name (see linklab list)")};
+  agent_all.insert(agent_all.end(), agent_entry.params.begin(), agent_entry.params.end());
+  c.agent = core::Params::Resolve(agent_all, agent_raw, "[agent]");
+  return c;
+}
+
+ExperimentConfig LoadExperiment(const std::string& path, const std::vector<std::string>& overrides) {
+  RawSections sections;
+  for (const auto& e : ReadIni(path)) {
+    sections[e.section][e.key] = core::RawValue{e.value, path + ":" + std::to_string(e.line)};
+  }
+  return ResolveExperiment(std::move(sections), overrides, path);
+}
+
+namespace {
+void WriteSection(std::ostringstream& out, const std::string& name,
+                  const std::vector<const core::Params*>& parts) {
+  out << "[" << name << "]\n";
+  for (const auto* params : parts) {
+    for (const auto& spec : params->schema()) {
+      out << "# " << spec.help << " (" << core::ParamTypeName(spec.type);
+      const std::string range = spec.RangeText();
+      if (!range.empty()) out << ", " << range;
+      out << ", default " << (spec.default_text.empty() ? "''" : spec.default_text) << ")\n";
+      out << spec.name << " = " << params->Text(spec.name) << "\n";
+    }
+  }
+  out << "\n";
+}
+}  // namespace
+
+std::string ExperimentConfig::ToIni() const {
+  std::ostringstream out;
+  out << "# Effective linklab experiment config" << (source.empty() ? "" : " (from " + source + ")")
+      << ": every key, defaults filled in.\n\n";
+  WriteSection(out, "experiment", {&experiment});
+  WriteSection(out, "env", {&env, &env_params});
+  WriteSection(out, "agent", {&agent});
+  WriteSection(out, "train", {&train});
+  WriteSection(out, "eval", {&eval});
+  return out.str();
+}
+
+}  // namespace linklab::experiments

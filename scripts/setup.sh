@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# linklab set-up on Debian bookworm (as root): installs what is missing, builds, then
+#   scripts/setup.sh quickstart   runs the quickstart experiment (writes results/)
+#   scripts/setup.sh test         runs the whole test suite (ctest)
+#   scripts/setup.sh build        only installs and builds
+# Idempotent: packages already installed and an up-to-date build are left alone.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+action="${1:-build}"
+shift || true
+
+packages=(
+  build-essential cmake git pkg-config
+  libtorch-dev libopenblas0-pthread        # libtorch; OpenBLAS instead of the reference BLAS
+  libns3-dev ns3 libgsl-dev                # ns-3 3.37 (its CMake targets reference both)
+  libeigen3-dev libhdf5-dev libboost-program-options-dev
+  libgtest-dev libgmock-dev
+  iproute2                                 # tc and ip, for linklab-live
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "linklab setup: installing ${missing[*]}"
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "linklab setup: run as root (or install: apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+jobs=$(nproc)
+if [[ ! -f build/CMakeCache.txt ]]; then
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+fi
+cmake --build build -j "$jobs"
+
+case "$action" in
+  build) ;;
+  quickstart)
+    ./build/linklab run experiments/quickstart.ini "$@"
+    ;;
+  test)
+    ctest --test-dir build --output-on-failure -j "$jobs" "$@"
+    ;;
+  *)
+    echo "usage: scripts/setup.sh [build|quickstart|test] [extra arguments]" >&2
+    exit 2
+    ;;
+esac
