@@ -60,7 +60,9 @@ AgentRegistryType& AgentRegistry();
 std::unique_ptr<Agent> MakeAgent(const std::string& name, const core::Params& params,
                                  const AgentContext& context);
 
-// Registers the random and fixed-action baselines.
+// Registration of the built-in agents (baselines.cc, dqn.cc, ppo.cc).
 void RegisterBaselines(AgentRegistryType& registry);
+void RegisterDqn(AgentRegistryType& registry);
+void RegisterPpo(AgentRegistryType& registry);
 
 }  // namespace linklab::agents

@@ -6,6 +6,8 @@ AgentRegistryType& AgentRegistry() {
   static AgentRegistryType* registry = [] {
     auto* r = new AgentRegistryType("agent");
     RegisterBaselines(*r);
+    RegisterDqn(*r);
+    RegisterPpo(*r);
     return r;
   }();
   return *registry;

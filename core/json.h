@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/files.h"
+
 namespace linklab::core {
 
 class Json {
@@ -50,8 +52,5 @@ class Json {
   std::vector<Json> items_;                          // array elements
   std::vector<std::pair<std::string, Json>> members_;  // object members
 };
-
-// Writes `text` to `path` atomically (temporary file, then rename): never half-written.
-void WriteFileAtomic(const std::string& path, const std::string& text);
 
 }  // namespace linklab::core
