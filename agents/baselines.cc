@@ -3,6 +3,8 @@
 #include <stdexcept>
 
 #include "agents/agent.h"
+#include "core/files.h"
+#include "core/serialize.h"
 #include "core/text.h"
 
 namespace linklab::agents {
@@ -19,6 +21,16 @@ class RandomAgent : public Agent {
       out.insert(out.end(), a.begin(), a.end());
     }
     return out;
+  }
+  void Save(const std::string& dir) const override {
+    core::ByteWriter w;
+    w.Put(rng_);
+    core::WriteFileAtomic(dir + "/random_state.bin", w.data());
+  }
+  void Load(const std::string& dir) override {
+    core::ByteReader r(core::ReadFile(dir + "/random_state.bin"), dir + "/random_state.bin");
+    rng_ = r.Get<core::Rng>();
+    r.ExpectEnd();
   }
 
  private:

@@ -209,14 +209,14 @@ class Ppo : public Agent {
       for (int64_t k = 0; k < n; ++k) {
         std::copy_n(src.data() + index[k] * width, width, dst + k * width);
       }
-      return width == 1 ? out.view({n}) : out;
+      return out;
     };
     const torch::Tensor b_obs = gather(obs_, obs_size_);
-    const torch::Tensor b_act = gather(actions_, act_size_);
-    const torch::Tensor b_logp = gather(logprob_, 1);
-    const torch::Tensor b_val = gather(value_, 1);
-    const torch::Tensor b_adv = gather(adv, 1);
-    const torch::Tensor b_ret = gather(ret, 1);
+    const torch::Tensor b_act = gather(actions_, act_size_);  // [n, act_size]
+    const torch::Tensor b_logp = gather(logprob_, 1).view({n});
+    const torch::Tensor b_val = gather(value_, 1).view({n});
+    const torch::Tensor b_adv = gather(adv, 1).view({n});
+    const torch::Tensor b_ret = gather(ret, 1).view({n});
     const torch::Tensor b_act_index = discrete_ ? b_act.to(torch::kLong).view({n, 1}) : b_act;
 
     std::vector<int64_t> perm(n);

@@ -1,11 +1,16 @@
 #include "agents/torch_nets.h"
 
+#include <torch/version.h>
+
 #include <dlfcn.h>
+#include <link.h>
 
 #include <cmath>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+
+#include "agents/runtime_info.h"
 
 namespace linklab::agents {
 
@@ -120,6 +125,31 @@ void ConfigureTorchThreads(int threads) {
   if (auto fn = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
     fn(threads);
   }
+}
+
+core::Json TorchRuntimeInfo() {
+  core::Json j = core::Json::Object();
+  j.Set("libtorch_version", TORCH_VERSION);
+  j.Set("intra_op_threads", static_cast<int64_t>(torch::get_num_threads()));
+  // Every loaded library whose name mentions BLAS, resolved through symlinks.
+  core::Json blas = core::Json::Array();
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, size_t, void* data) {
+        const std::string name = info->dlpi_name ? info->dlpi_name : "";
+        if (name.find("blas") != std::string::npos) {
+          char resolved[4096];
+          const char* path = realpath(name.c_str(), resolved) ? resolved : name.c_str();
+          static_cast<core::Json*>(data)->Push(std::string(path));
+        }
+        return 0;
+      },
+      &blas);
+  j.Set("blas_libraries", std::move(blas));
+  using GetThreads = int (*)();
+  if (auto fn = reinterpret_cast<GetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"))) {
+    j.Set("openblas_threads", static_cast<int64_t>(fn()));
+  }
+  return j;
 }
 
 void SaveTensors(const std::string& path, const std::string& manifest,

@@ -26,30 +26,37 @@ std::string HumanDuration(double seconds) {
   return buf;
 }
 
-Progress::Progress(std::string label, int64_t total, std::string unit, bool enabled)
+Progress::Progress(std::string label, int64_t total, std::string unit, bool enabled,
+                   int64_t start)
     : label_(std::move(label)),
       unit_(std::move(unit)),
       total_(total),
       enabled_(enabled),
       tty_(isatty(STDERR_FILENO) != 0),
+      start_count_(start),
+      last_done_(start),
       start_(std::chrono::steady_clock::now()),
       last_print_(start_) {}
 
 Progress::~Progress() {
-  if (enabled_ && tty_ && !finished_ && last_done_ > 0) std::fputc('\n', stderr);
+  if (enabled_ && tty_ && !finished_ && last_done_ > start_count_) std::fputc('\n', stderr);
 }
 
 double Progress::ElapsedSeconds() const {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
 }
 
+bool Progress::Due() const {
+  if (!enabled_) return false;
+  const double since =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - last_print_).count();
+  return since >= (tty_ ? 0.25 : 10.0);
+}
+
 void Progress::Update(int64_t done, const std::string& extra) {
   last_done_ = done;
-  if (!enabled_) return;
-  const auto now = std::chrono::steady_clock::now();
-  const double since = std::chrono::duration<double>(now - last_print_).count();
-  if (since < (tty_ ? 0.25 : 10.0)) return;
-  last_print_ = now;
+  if (!Due()) return;
+  last_print_ = std::chrono::steady_clock::now();
   Print(done, extra, false);
 }
 
@@ -61,7 +68,7 @@ void Progress::Finish(const std::string& extra) {
 
 void Progress::Print(int64_t done, const std::string& extra, bool final) {
   const double elapsed = ElapsedSeconds();
-  const double rate = elapsed > 0 ? done / elapsed : 0.0;
+  const double rate = elapsed > 0 ? (done - start_count_) / elapsed : 0.0;
   std::string line = "[" + label_ + "] " + HumanCount(static_cast<double>(done));
   if (total_ > 0) {
     char pct[16];

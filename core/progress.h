@@ -10,10 +10,14 @@ namespace linklab::core {
 
 class Progress {
  public:
-  // `unit` names what is counted ("steps"); total 0 means unknown (no ETA).
-  Progress(std::string label, int64_t total, std::string unit = "steps", bool enabled = true);
+  // `unit` names what is counted ("steps"); total 0 means unknown (no ETA). `start` is where
+  // the count begins (a resumed run): rates and ETA count only the work done here.
+  Progress(std::string label, int64_t total, std::string unit = "steps", bool enabled = true,
+           int64_t start = 0);
   ~Progress();
 
+  // True when the next Update would print (callers can skip building `extra` otherwise).
+  bool Due() const;
   // Reports `done` units; `extra` is appended ("return 187.2 | loss 0.031").
   void Update(int64_t done, const std::string& extra = "");
   // Prints the final line (always, when enabled).
@@ -27,7 +31,7 @@ class Progress {
   std::string label_, unit_;
   int64_t total_;
   bool enabled_, tty_, finished_ = false;
-  int64_t last_done_ = 0;
+  int64_t start_count_, last_done_;
   std::chrono::steady_clock::time_point start_, last_print_;
 };
 

@@ -36,6 +36,33 @@ uint64_t EntropySeed() {
   return (static_cast<uint64_t>(rd()) << 32) ^ rd();
 }
 
+void Env::SaveState(core::ByteWriter&) const {
+  throw std::runtime_error("this env cannot be snapshotted, so a run on it cannot resume exactly");
+}
+
+void Env::LoadState(core::ByteReader&) {
+  throw std::runtime_error("this env cannot be snapshotted, so a run on it cannot resume exactly");
+}
+
+void EnvBase::SaveDynamics(core::ByteWriter& out) const { Env::SaveState(out); }
+void EnvBase::LoadDynamics(core::ByteReader& in) { Env::LoadState(in); }
+
+void EnvBase::SaveState(core::ByteWriter& out) const {
+  out.Put(rng_);
+  out.Put(seeded_);
+  out.Put(started_);
+  out.Put(done_);
+  SaveDynamics(out);
+}
+
+void EnvBase::LoadState(core::ByteReader& in) {
+  rng_ = in.Get<core::Rng>();
+  seeded_ = in.Get<bool>();
+  started_ = in.Get<bool>();
+  done_ = in.Get<bool>();
+  LoadDynamics(in);
+}
+
 ResetResult EnvBase::Reset(std::optional<uint64_t> seed) {
   if (seed) {
     rng_.Seed(*seed);
@@ -106,6 +133,18 @@ StepResult TimeLimit::Step(const Array& action) {
   return r;
 }
 
+void TimeLimit::SaveState(core::ByteWriter& out) const {
+  out.Put(elapsed_);
+  out.Put(done_);
+  env_->SaveState(out);
+}
+
+void TimeLimit::LoadState(core::ByteReader& in) {
+  elapsed_ = in.Get<int64_t>();
+  done_ = in.Get<bool>();
+  env_->LoadState(in);
+}
+
 static double NowSeconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
@@ -128,6 +167,23 @@ StepResult EpisodeStatistics::Step(const Array& action) {
     r.info.Set("episode_seconds", NowSeconds() - start_seconds_);
   }
   return r;
+}
+
+}  // namespace linklab::envs
+
+namespace linklab::envs {
+
+void EpisodeStatistics::SaveState(core::ByteWriter& out) const {
+  out.Put(return_);
+  out.Put(length_);
+  env_->SaveState(out);
+}
+
+void EpisodeStatistics::LoadState(core::ByteReader& in) {
+  return_ = in.Get<double>();
+  length_ = in.Get<int64_t>();
+  start_seconds_ = NowSeconds();  // wall time does not resume
+  env_->LoadState(in);
 }
 
 }  // namespace linklab::envs

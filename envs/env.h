@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/rng.h"
+#include "core/serialize.h"
 #include "envs/space.h"
 
 namespace linklab::envs {
@@ -55,6 +56,12 @@ class Env {
   virtual StepResult Step(const Array& action) = 0;
   virtual const Space& observation_space() const = 0;
   virtual const Space& action_space() const = 0;
+
+  // Snapshots for checkpoints that resume a run exactly: the whole state (dynamics, generator,
+  // wrapper counters). Envs that cannot be snapshotted (a running ns-3 simulation) keep the
+  // default, which throws std::runtime_error saying so.
+  virtual void SaveState(core::ByteWriter& out) const;
+  virtual void LoadState(core::ByteReader& in);
 };
 
 // Base of concrete envs: owns the generator and enforces the contract (reset before step, no
@@ -64,10 +71,15 @@ class EnvBase : public Env {
  public:
   ResetResult Reset(std::optional<uint64_t> seed = std::nullopt) final;
   StepResult Step(const Array& action) final;
+  void SaveState(core::ByteWriter& out) const final;
+  void LoadState(core::ByteReader& in) final;
 
  protected:
   virtual ResetResult DoReset(core::Rng& rng) = 0;
   virtual StepResult DoStep(const Array& action) = 0;
+  // The dynamics' own state; the default says the env cannot be snapshotted.
+  virtual void SaveDynamics(core::ByteWriter& out) const;
+  virtual void LoadDynamics(core::ByteReader& in);
   core::Rng& rng() { return rng_; }
 
  private:
@@ -87,6 +99,8 @@ class Wrapper : public Env {
   StepResult Step(const Array& action) override { return env_->Step(action); }
   const Space& observation_space() const override { return env_->observation_space(); }
   const Space& action_space() const override { return env_->action_space(); }
+  void SaveState(core::ByteWriter& out) const override { env_->SaveState(out); }
+  void LoadState(core::ByteReader& in) override { env_->LoadState(in); }
   Env& inner() { return *env_; }
 
  protected:
@@ -100,6 +114,8 @@ class TimeLimit : public Wrapper {
   TimeLimit(std::unique_ptr<Env> env, int64_t max_steps);
   ResetResult Reset(std::optional<uint64_t> seed = std::nullopt) override;
   StepResult Step(const Array& action) override;
+  void SaveState(core::ByteWriter& out) const override;
+  void LoadState(core::ByteReader& in) override;
 
  private:
   int64_t max_steps_;
@@ -114,6 +130,8 @@ class EpisodeStatistics : public Wrapper {
   using Wrapper::Wrapper;
   ResetResult Reset(std::optional<uint64_t> seed = std::nullopt) override;
   StepResult Step(const Array& action) override;
+  void SaveState(core::ByteWriter& out) const override;
+  void LoadState(core::ByteReader& in) override;
 
  private:
   double return_ = 0.0;

@@ -8,8 +8,6 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
-#include <istream>
-#include <ostream>
 #include <stdexcept>
 #include <string>
 
@@ -92,6 +90,36 @@ const VectorStep& BatchedVectorEnv::Step(const Array& actions) {
   return result_;
 }
 
+std::string BatchedVectorEnv::SaveState() const {
+  core::ByteWriter w;
+  w.Put<int32_t>(num_envs_);
+  w.Put(started_);
+  w.PutVector(autoreset_);
+  w.PutVector(result_.obs);
+  w.PutVector(result_.reward);
+  w.PutVector(result_.terminated);
+  w.PutVector(result_.truncated);
+  for (int i = 0; i < num_envs_; ++i) w.PutString(SaveSub(i));
+  return w.data();
+}
+
+void BatchedVectorEnv::LoadState(const std::string& data) {
+  core::ByteReader r(data, "vector env state");
+  const auto n = r.Get<int32_t>();
+  if (n != num_envs_) {
+    throw std::runtime_error("vector env state has " + std::to_string(n) + " envs, this one has " +
+                             std::to_string(num_envs_));
+  }
+  started_ = r.Get<bool>();
+  autoreset_ = r.GetVector<uint8_t>();
+  result_.obs = r.GetVector<float>();
+  result_.reward = r.GetVector<double>();
+  result_.terminated = r.GetVector<uint8_t>();
+  result_.truncated = r.GetVector<uint8_t>();
+  for (int i = 0; i < num_envs_; ++i) LoadSub(i, r.GetString());
+  r.ExpectEnd();
+}
+
 // ---------------------------------------------------------------------------------------------
 // In-process
 
@@ -115,11 +143,25 @@ void SyncVectorEnv::Begin(int i, const Command& c, VectorStep& out) {
   }
 }
 
+std::string SyncVectorEnv::SaveSub(int i) const {
+  core::ByteWriter w;
+  envs_[i]->SaveState(w);
+  return w.data();
+}
+
+void SyncVectorEnv::LoadSub(int i, const std::string& data) {
+  core::ByteReader r(data, "env " + std::to_string(i) + " state");
+  envs_[i]->LoadState(r);
+  r.ExpectEnd();
+}
+
 // ---------------------------------------------------------------------------------------------
 // Worker processes
 //
 // Parent -> worker: 'R' u8(has_seed) u64(seed) | 'S' float[action_size] | 'Q'
+//                   | 'P' (snapshot) | 'L' u32 len bytes (restore)
 // Worker -> parent: 'O' float[obs_size] f64(reward) u8(term) u8(trunc) u32(n) {u32 len, key, f64}
+//                   'D' u32 len bytes (snapshot; empty after a restore)
 //                   'E' u8(kind: 0 invalid_argument, 1 logic_error, 2 runtime_error) u32 len msg
 // The first reply after the fork carries the spaces: 'H' u32 len, "<obs space>\n<act space>".
 
@@ -160,6 +202,13 @@ T Take(int fd) {
   return v;
 }
 
+std::string ReadString(int fd) {
+  const auto len = Take<uint32_t>(fd);
+  std::string msg(len, '\0');
+  if (!ReadAll(fd, msg.data(), len)) throw std::runtime_error("worker pipe closed");
+  return msg;
+}
+
 [[noreturn]] void WorkerLoop(int fd, const EnvFactory& factory) {
   std::unique_ptr<Env> env;
   std::string out;
@@ -190,6 +239,24 @@ T Take(int fd) {
     char cmd;
     if (!ReadAll(fd, &cmd, 1) || cmd == 'Q') ::_exit(0);
     try {
+      if (cmd == 'P' || cmd == 'L') {
+        std::string state;
+        if (cmd == 'P') {
+          core::ByteWriter w;
+          env->SaveState(w);
+          state = w.data();
+        } else {
+          core::ByteReader r(ReadString(fd), "env state");
+          env->LoadState(r);
+          r.ExpectEnd();
+        }
+        out.clear();
+        Put(out, 'D');
+        Put(out, static_cast<uint32_t>(state.size()));
+        out += state;
+        WriteAll(fd, out);
+        continue;
+      }
       StepResult r;
       if (cmd == 'R') {
         const auto has_seed = Take<uint8_t>(fd);
@@ -231,12 +298,6 @@ T Take(int fd) {
   throw std::runtime_error(text);
 }
 
-std::string ReadString(int fd) {
-  const auto len = Take<uint32_t>(fd);
-  std::string msg(len, '\0');
-  if (!ReadAll(fd, msg.data(), len)) throw std::runtime_error("worker pipe closed");
-  return msg;
-}
 
 }  // namespace
 
@@ -309,7 +370,7 @@ void ProcessVectorEnv::Shutdown() {
   }
 }
 
-void ProcessVectorEnv::WorkerDied(int i) {
+void ProcessVectorEnv::WorkerDied(int i) const {
   int status = 0;
   std::string how = "closed its pipe";
   if (::waitpid(workers_[i].pid, &status, 0) == workers_[i].pid) {
@@ -318,6 +379,32 @@ void ProcessVectorEnv::WorkerDied(int i) {
     else if (WIFEXITED(status)) how = "exited with status " + std::to_string(WEXITSTATUS(status));
   }
   throw std::runtime_error("env " + std::to_string(i) + ": worker process " + how);
+}
+
+std::string ProcessVectorEnv::Exchange(int i, const std::string& request) const {
+  const int fd = workers_[i].fd;
+  try {
+    WriteAll(fd, request);
+  } catch (const std::runtime_error&) {
+    WorkerDied(i);
+  }
+  char tag;
+  if (!ReadAll(fd, &tag, 1)) WorkerDied(i);
+  if (tag == 'E') {
+    const char kind = Take<char>(fd);
+    ThrowRemote(i, kind, ReadString(fd));
+  }
+  return ReadString(fd);
+}
+
+std::string ProcessVectorEnv::SaveSub(int i) const { return Exchange(i, "P"); }
+
+void ProcessVectorEnv::LoadSub(int i, const std::string& data) {
+  std::string request;
+  Put(request, 'L');
+  Put(request, static_cast<uint32_t>(data.size()));
+  request += data;
+  Exchange(i, request);
 }
 
 void ProcessVectorEnv::Begin(int i, const Command& c, VectorStep& out) {
@@ -393,27 +480,20 @@ void RunningMeanStd::Update(const float* batch, int64_t rows) {
   count_ = total;
 }
 
-void RunningMeanStd::Save(std::ostream& out) const {
-  out.precision(17);
-  out << mean_.size() << ' ' << count_ << '\n';
-  for (double m : mean_) out << m << ' ';
-  out << '\n';
-  for (double v : var_) out << v << ' ';
-  out << '\n';
+void RunningMeanStd::Write(core::ByteWriter& out) const {
+  out.PutVector(mean_);
+  out.PutVector(var_);
+  out.Put(count_);
 }
 
-void RunningMeanStd::Load(std::istream& in) {
-  size_t size = 0;
-  double count = 0;
-  if (!(in >> size >> count)) throw std::runtime_error("normaliser statistics: unreadable header");
-  if (size != mean_.size()) {
-    throw std::runtime_error("normaliser statistics have " + std::to_string(size) +
+void RunningMeanStd::Read(core::ByteReader& in) {
+  auto mean = in.GetVector<double>();
+  auto var = in.GetVector<double>();
+  const double count = in.Get<double>();
+  if (mean.size() != mean_.size() || var.size() != var_.size()) {
+    throw std::runtime_error("normaliser statistics have " + std::to_string(mean.size()) +
                              " elements, this env needs " + std::to_string(mean_.size()));
   }
-  std::vector<double> mean(size), var(size);
-  for (auto& m : mean) in >> m;
-  for (auto& v : var) in >> v;
-  if (!in) throw std::runtime_error("normaliser statistics: truncated");
   mean_ = std::move(mean);
   var_ = std::move(var);
   count_ = count;
@@ -443,6 +523,22 @@ const VectorStep& NormalizeObservation::Transform(const VectorStep& raw) {
   return out_;
 }
 
+std::string NormalizeObservation::SaveState() const {
+  core::ByteWriter w;
+  rms_.Write(w);
+  w.Put(training_);
+  w.PutString(env_->SaveState());
+  return w.data();
+}
+
+void NormalizeObservation::LoadState(const std::string& data) {
+  core::ByteReader r(data, "observation normaliser state");
+  rms_.Read(r);
+  training_ = r.Get<bool>();
+  env_->LoadState(r.GetString());
+  r.ExpectEnd();
+}
+
 const VectorStep& NormalizeObservation::Reset(std::optional<uint64_t> seed) {
   return Transform(env_->Reset(seed));
 }
@@ -459,6 +555,26 @@ ScaleReward::ScaleReward(std::unique_ptr<VectorEnv> env, double gamma, double cl
       eps_(eps),
       returns_(env_->num_envs(), 0.0),
       was_done_(env_->num_envs(), 0) {}
+
+std::string ScaleReward::SaveState() const {
+  core::ByteWriter w;
+  rms_.Write(w);
+  w.Put(training_);
+  w.PutVector(returns_);
+  w.PutVector(was_done_);
+  w.PutString(env_->SaveState());
+  return w.data();
+}
+
+void ScaleReward::LoadState(const std::string& data) {
+  core::ByteReader r(data, "reward scaler state");
+  rms_.Read(r);
+  training_ = r.Get<bool>();
+  returns_ = r.GetVector<double>();
+  was_done_ = r.GetVector<uint8_t>();
+  env_->LoadState(r.GetString());
+  r.ExpectEnd();
+}
 
 const VectorStep& ScaleReward::Reset(std::optional<uint64_t> seed) {
   std::fill(returns_.begin(), returns_.end(), 0.0);

@@ -13,7 +13,7 @@
 
 #include <cstdint>
 #include <functional>
-#include <iosfwd>
+#include <string>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -40,6 +40,10 @@ class VectorEnv {
   virtual const VectorStep& Reset(std::optional<uint64_t> seed = std::nullopt) = 0;
   // `actions` holds num_envs * action_size floats.
   virtual const VectorStep& Step(const Array& actions) = 0;
+  // The whole state (every sub-env, autoreset flags, normaliser statistics), so a checkpoint
+  // resumes a run exactly. Throws std::runtime_error for envs that cannot be snapshotted.
+  virtual std::string SaveState() const = 0;
+  virtual void LoadState(const std::string& data) = 0;
 };
 
 using EnvFactory = std::function<std::unique_ptr<Env>()>;
@@ -52,6 +56,8 @@ class BatchedVectorEnv : public VectorEnv {
   const Space& single_action_space() const override { return act_space_; }
   const VectorStep& Reset(std::optional<uint64_t> seed = std::nullopt) override;
   const VectorStep& Step(const Array& actions) override;
+  std::string SaveState() const override;
+  void LoadState(const std::string& data) override;
 
  protected:
   struct Command {
@@ -64,6 +70,9 @@ class BatchedVectorEnv : public VectorEnv {
   virtual void Begin(int i, const Command& c, VectorStep& out) = 0;
   // Completes sub-env i's command, writing slot i of `out`.
   virtual void Finish(int i, VectorStep& out) {}
+  // Snapshot of sub-env i (Env::SaveState bytes) and its restoration.
+  virtual std::string SaveSub(int i) const = 0;
+  virtual void LoadSub(int i, const std::string& data) = 0;
   // Writes one sub-env's result into slot i.
   void WriteSlot(VectorStep& out, int i, const Array& obs, double reward, bool terminated,
                  bool truncated, Info info) const;
@@ -85,6 +94,8 @@ class SyncVectorEnv : public BatchedVectorEnv {
 
  protected:
   void Begin(int i, const Command& c, VectorStep& out) override;
+  std::string SaveSub(int i) const override;
+  void LoadSub(int i, const std::string& data) override;
 
  private:
   std::vector<std::unique_ptr<Env>> envs_;
@@ -101,15 +112,19 @@ class ProcessVectorEnv : public BatchedVectorEnv {
  protected:
   void Begin(int i, const Command& c, VectorStep& out) override;
   void Finish(int i, VectorStep& out) override;
+  std::string SaveSub(int i) const override;
+  void LoadSub(int i, const std::string& data) override;
 
  private:
   struct Worker {
     int pid = -1;
     int fd = -1;
   };
-  [[noreturn]] void WorkerDied(int i);
+  [[noreturn]] void WorkerDied(int i) const;
+  // Sends `request` to worker i and returns the bytes of its 'D' reply.
+  std::string Exchange(int i, const std::string& request) const;
   void Shutdown();  // asks every worker to quit and reaps it
-  std::vector<Worker> workers_;
+  mutable std::vector<Worker> workers_;  // a dead worker is reaped even in const calls
 };
 
 // Running mean and variance of a stream of vectors (parallel Welford merge).
@@ -120,8 +135,8 @@ class RunningMeanStd {
   const std::vector<double>& mean() const { return mean_; }
   const std::vector<double>& var() const { return var_; }
   double count() const { return count_; }
-  void Save(std::ostream& out) const;
-  void Load(std::istream& in);  // throws std::runtime_error on a size mismatch
+  void Write(core::ByteWriter& out) const;
+  void Read(core::ByteReader& in);  // throws std::runtime_error on a size mismatch
 
  private:
   std::vector<double> mean_, var_;
@@ -138,6 +153,8 @@ class VectorWrapper : public VectorEnv {
   const Space& single_action_space() const override { return env_->single_action_space(); }
   const VectorStep& Reset(std::optional<uint64_t> seed) override { return env_->Reset(seed); }
   const VectorStep& Step(const Array& actions) override { return env_->Step(actions); }
+  std::string SaveState() const override { return env_->SaveState(); }
+  void LoadState(const std::string& data) override { env_->LoadState(data); }
   VectorEnv& inner() { return *env_; }
 
  protected:
@@ -151,6 +168,8 @@ class NormalizeObservation : public VectorWrapper {
   NormalizeObservation(std::unique_ptr<VectorEnv> env, double clip = 10.0, double eps = 1e-8);
   const VectorStep& Reset(std::optional<uint64_t> seed) override;
   const VectorStep& Step(const Array& actions) override;
+  std::string SaveState() const override;
+  void LoadState(const std::string& data) override;
   void set_training(bool training) { training_ = training; }
   RunningMeanStd& stats() { return rms_; }
   // Normalises one batch in place with the current statistics (no update).
@@ -172,6 +191,8 @@ class ScaleReward : public VectorWrapper {
               double eps = 1e-8);
   const VectorStep& Reset(std::optional<uint64_t> seed) override;
   const VectorStep& Step(const Array& actions) override;
+  std::string SaveState() const override;
+  void LoadState(const std::string& data) override;
   void set_training(bool training) { training_ = training; }
   RunningMeanStd& stats() { return rms_; }
 

@@ -4,9 +4,12 @@
 #include <iostream>
 #include <stdexcept>
 
+#include "agents/runtime_info.h"
+#include "agents/trainer.h"
 #include "core/machine.h"
 #include "core/text.h"
 #include "envs/registry.h"
+#include "experiments/config.h"
 
 namespace linklab::experiments {
 
@@ -113,10 +116,76 @@ core::Json BenchEnvs(const BenchOptions& options) {
   return report;
 }
 
-std::vector<std::string> BenchAreas() { return {"envs"}; }
+core::Json BenchAgents(const BenchOptions& options) {
+  core::Json report = Header("agents");
+  core::Json results = core::Json::Array();
+  const std::string dir = std::string(LINKLAB_SOURCE_DIR) + "/experiments/reference/";
+  // The reference configs, and PPO with its registry defaults (CleanRL's: 4 envs x 128 steps,
+  // 4 epochs of 4 minibatches) over the same budget.
+  struct Case {
+    const char* name;
+    const char* config;
+    std::vector<std::string> sets;
+  };
+  const Case cases[] = {
+      {"ppo_cartpole", "ppo_cartpole.ini", {}},
+      {"ppo_cartpole_defaults", "ppo_cartpole.ini",
+       {"env.num_envs=4", "agent.num_steps=128", "agent.num_minibatches=4",
+        "agent.update_epochs=4", "agent.gamma=0.99", "agent.gae_lambda=0.95",
+        "agent.ent_coef=0.01", "agent.learning_rate=0.00025"}},
+      {"dqn_cartpole", "dqn_cartpole.ini", {}},
+  };
+  for (const Case& c : cases) {
+    const std::string name = c.name;
+    if (!options.only.empty() && name.find(options.only) == std::string::npos) continue;
+    std::vector<std::string> sets = c.sets;
+    sets.push_back("train.progress=false");
+    if (options.steps > 0) sets.push_back("train.total_steps=" + std::to_string(options.steps));
+    const ExperimentConfig config = LoadExperiment(dir + c.config, sets);
+    std::cerr << "bench agents: " << name << " (" << config.train.Int("total_steps")
+              << " steps)\n";
+    auto env = envs::MakeVectorEnv(config.env_id(), config.env_params,
+                                   envs::VectorOptionsFrom(config.env));
+    agents::AgentContext ctx{env->single_observation_space(), env->single_action_space(),
+                             env->num_envs(), config.train.Int("total_steps"), config.seed()};
+    auto agent = agents::MakeAgent(config.algo(), config.agent, ctx);
+    core::MetricsLog metrics;
+    agents::TrainOptions topts;
+    topts.total_steps = config.train.Int("total_steps");
+    topts.seed = config.seed();
+    topts.progress = false;
+    const agents::TrainResult r = agents::Train(*agent, *env, topts, metrics);
+    core::Json j = core::Json::Object();
+    j.Set("case", name)
+        .Set("config", std::string("experiments/reference/") + c.config)
+        .Set("overrides", core::Json::ArrayOf(c.sets))
+        .Set("env", config.env_id())
+        .Set("algo", config.algo())
+        .Set("num_envs", env->num_envs())
+        .Set("env_steps", r.env_steps)
+        .Set("updates", static_cast<int64_t>(metrics.Has("train/updates")
+                                                 ? metrics.Get("train/updates").rows
+                                                 : 0))
+        .Set("seconds", r.seconds)
+        .Set("steps_per_second", r.env_steps / r.seconds)
+        .Set("mean_return_last100", r.mean_return_last100);
+    results.Push(std::move(j));
+  }
+  report.Set("results", std::move(results));
+  report.Set("runtime", agents::TorchRuntimeInfo());  // after the agents set their threads
+  core::Json ref = core::Json::Object();
+  ref.Set("CleanRL dqn.py CartPole-v1 steps_per_second", 3400)
+      .Set("target steps_per_second (10x)", 34000)
+      .Set("source", "CleanRL docs' timing plot, via shared/reference/REFERENCE.md");
+  report.Set("reference", std::move(ref));
+  return report;
+}
+
+std::vector<std::string> BenchAreas() { return {"envs", "agents"}; }
 
 core::Json RunBench(const std::string& area, const BenchOptions& options) {
   if (area == "envs") return BenchEnvs(options);
+  if (area == "agents") return BenchAgents(options);
   throw std::invalid_argument("unknown bench area '" + area + "'; areas: " +
                               core::Join(BenchAreas(), ", "));
 }

@@ -11,10 +11,14 @@ namespace linklab::experiments {
 struct BenchOptions {
   double seconds = 1.0;  // measuring time per case
   std::string only;      // run only cases whose name contains this ("" = all)
+  int64_t steps = 0;     // training steps for the agents area (0: the configs' own)
 };
 
 // Steps per second of every registered env: single, sync-vectorised and process-vectorised.
 core::Json BenchEnvs(const BenchOptions& options);
+// Env steps per second of whole training runs (updates included) of PPO and DQN on
+// CartPole-v1 with the shipped reference configs.
+core::Json BenchAgents(const BenchOptions& options);
 
 // The areas `linklab bench` knows, and running one by name (throws on an unknown area).
 std::vector<std::string> BenchAreas();

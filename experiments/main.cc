@@ -10,6 +10,7 @@
 
 #include "core/json.h"
 #include "core/machine.h"
+#include "core/text.h"
 #include "experiments/bench.h"
 #include "experiments/config.h"
 #include "experiments/list.h"
@@ -23,13 +24,15 @@ namespace {
 constexpr const char* kUsage = R"(usage: linklab <command> [options]
 
 commands:
-  run [CONFIG] [--set section.key=value ...]
+  run [CONFIG] [--set section.key=value ...] [--seeds 1,2,3]
                     train, evaluate and save one experiment (results/<name>/<time>/);
-                    without CONFIG, the built-in defaults
+                    without CONFIG, the built-in defaults; --seeds runs one per seed
+  run --resume RUN_FOLDER|CHECKPOINT
+                    continue a run from its latest (or the given) checkpoint
   list [envs|agents]
                     every registered name with its parameters and defaults
   bench AREA [--json FILE] [--seconds S] [--only NAME]
-                    measure speed; areas: envs
+                    measure speed; areas: envs, agents
   version           print the version and git commit
   help              this text
 
@@ -55,17 +58,35 @@ int CmdRun(const std::vector<std::string>& args) {
   po::options_description desc("run options");
   desc.add_options()("config", po::value<std::string>(), "experiment config (INI)")(
       "set", po::value<std::vector<std::string>>()->composing(),
-      "override a key: section.key=value (repeatable)");
+      "override a key: section.key=value (repeatable)")(
+      "seeds", po::value<std::string>(), "run once per seed, e.g. 1,2,3")(
+      "resume", po::value<std::string>(), "continue a run folder or checkpoint");
   po::positional_options_description pos;
   pos.add("config", 1);
   po::variables_map vm;
   if (!Parse(args, desc, pos, vm, "run [CONFIG] [--set section.key=value ...]")) return 0;
+  if (vm.count("resume")) {
+    if (vm.count("config") || vm.count("set") || vm.count("seeds")) {
+      throw std::invalid_argument("run --resume takes no config, --set or --seeds: a run "
+                                  "resumes with the config it was started with");
+    }
+    experiments::ResumeExperiment(vm["resume"].as<std::string>());
+    return 0;
+  }
   std::vector<std::string> sets;
   if (vm.count("set")) sets = vm["set"].as<std::vector<std::string>>();
-  const experiments::ExperimentConfig config =
-      vm.count("config") ? experiments::LoadExperiment(vm["config"].as<std::string>(), sets)
-                         : experiments::ResolveExperiment({}, sets, "");
-  experiments::RunExperiment(config);
+  std::vector<std::string> seeds = {""};
+  if (vm.count("seeds")) seeds = core::Split(vm["seeds"].as<std::string>(), ',');
+  // Check every seed's config before the first run starts.
+  std::vector<experiments::ExperimentConfig> configs;
+  for (const auto& seed : seeds) {
+    std::vector<std::string> s = sets;
+    if (!seed.empty()) s.push_back("experiment.seed=" + core::Trim(seed));
+    configs.push_back(vm.count("config")
+                          ? experiments::LoadExperiment(vm["config"].as<std::string>(), s)
+                          : experiments::ResolveExperiment({}, s, ""));
+  }
+  for (const auto& config : configs) experiments::RunExperiment(config);
   return 0;
 }
 
@@ -82,19 +103,23 @@ int CmdList(const std::vector<std::string>& args) {
 
 int CmdBench(const std::vector<std::string>& args) {
   po::options_description desc("bench options");
-  desc.add_options()("area", po::value<std::string>(), "what to measure: envs")(
+  desc.add_options()("area", po::value<std::string>(), "what to measure: envs, agents")(
       "json", po::value<std::string>(), "write the report to this file (default: stdout)")(
       "seconds", po::value<double>()->default_value(1.0), "measuring time per case")(
-      "only", po::value<std::string>()->default_value(""), "only cases whose name contains this");
+      "only", po::value<std::string>()->default_value(""), "only cases whose name contains this")(
+      "steps", po::value<int64_t>()->default_value(0),
+      "agents: training steps per run (default: the reference configs' budgets)");
   po::positional_options_description pos;
   pos.add("area", 1);
   po::variables_map vm;
   if (!Parse(args, desc, pos, vm, "bench AREA [--json FILE]")) return 0;
-  if (!vm.count("area")) throw std::invalid_argument("bench: missing AREA (areas: envs)");
+  if (!vm.count("area")) throw std::invalid_argument("bench: missing AREA (areas: envs, agents)");
   experiments::BenchOptions opts;
   opts.seconds = vm["seconds"].as<double>();
   if (!(opts.seconds > 0)) throw std::invalid_argument("bench: --seconds must be > 0");
   opts.only = vm["only"].as<std::string>();
+  opts.steps = vm["steps"].as<int64_t>();
+  if (opts.steps < 0) throw std::invalid_argument("bench: --steps must be >= 0");
   const core::Json report = experiments::RunBench(vm["area"].as<std::string>(), opts);
   if (vm.count("json")) {
     core::WriteFileAtomic(vm["json"].as<std::string>(), report.Dump());

@@ -6,12 +6,11 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 #include <stdexcept>
 
 #include "agents/trainer.h"
+#include "core/files.h"
 #include "core/machine.h"
 #include "core/text.h"
 #include "datasets/metrics_file.h"
@@ -49,15 +48,121 @@ datasets::Attributes Provenance(const ExperimentConfig& config) {
   return a;
 }
 
-void SaveNormalizers(envs::VectorEnv& env, const std::string& dir) {
-  if (auto* n = envs::FindObsNormalizer(env)) {
-    std::ofstream f(dir + "/obs_normalizer.txt");
-    n->stats().Save(f);
+// Everything one run holds while it trains.
+struct Session {
+  ExperimentConfig config;
+  std::string dir;
+  std::unique_ptr<envs::VectorEnv> env;
+  std::unique_ptr<agents::Agent> agent;
+  core::MetricsLog metrics;
+  int64_t last_checkpoint = -1;  // env step of the last checkpoint written
+};
+
+Session Build(const ExperimentConfig& config, const std::string& dir) {
+  Session s{config, dir, nullptr, nullptr, {}, -1};
+  s.env = envs::MakeVectorEnv(config.env_id(), config.env_params,
+                              envs::VectorOptionsFrom(config.env));
+  agents::AgentContext ctx;
+  ctx.observation_space = s.env->single_observation_space();
+  ctx.action_space = s.env->single_action_space();
+  ctx.num_envs = s.env->num_envs();
+  ctx.total_steps = config.train.Int("total_steps");
+  ctx.seed = config.seed();
+  s.agent = agents::MakeAgent(config.algo(), config.agent, ctx);
+  return s;
+}
+
+// Writes checkpoints/step_<N>/ whole or not at all (built under a temporary name).
+void WriteCheckpoint(Session& s, const agents::TrainState& state) {
+  const std::string final_dir = s.dir + "/checkpoints/step_" + std::to_string(state.step);
+  const std::string tmp = final_dir + ".tmp";
+  fs::remove_all(tmp);
+  fs::create_directories(tmp);
+  s.agent->Save(tmp);
+  try {
+    core::WriteFileAtomic(tmp + "/env_state.bin", s.env->SaveState());
+  } catch (const std::runtime_error& e) {
+    // The run goes on; this checkpoint keeps the model but cannot resume the run exactly.
+    core::WriteFileAtomic(tmp + "/env_state.unavailable", std::string(e.what()) + "\n");
   }
-  if (auto* s = envs::FindRewardScaler(env)) {
-    std::ofstream f(dir + "/reward_scaler.txt");
-    s->stats().Save(f);
+  core::WriteFileAtomic(tmp + "/trainer_state.bin", state.Save());
+  core::WriteFileAtomic(tmp + "/config.ini", s.config.ToIni());
+  datasets::WriteMetrics(tmp + "/metrics.h5", s.metrics, Provenance(s.config));
+  fs::remove_all(final_dir);
+  fs::rename(tmp, final_dir);
+  datasets::WriteMetrics(s.dir + "/metrics.h5", s.metrics, Provenance(s.config));
+  s.last_checkpoint = state.step;
+}
+
+RunResult Execute(Session& s, const agents::TrainState* resume) {
+  const ExperimentConfig& config = s.config;
+  const uint64_t seed = config.seed();
+  agents::TrainOptions topts;
+  topts.total_steps = config.train.Int("total_steps");
+  topts.seed = seed;
+  topts.checkpoint_every = config.train.Int("checkpoint_every");
+  topts.progress = config.train.Bool("progress");
+  const agents::TrainResult train =
+      agents::Train(*s.agent, *s.env, topts, s.metrics,
+                    [&](const agents::TrainState& st) { WriteCheckpoint(s, st); }, resume);
+  if (s.last_checkpoint != train.final_state.step) WriteCheckpoint(s, train.final_state);
+
+  core::Json summary = core::Json::Object();
+  summary.Set("name", config.experiment.String("name"))
+      .Set("description", config.experiment.String("description"))
+      .Set("env", config.env_id())
+      .Set("algo", config.algo())
+      .Set("seed", static_cast<int64_t>(seed))
+      .Set("git_commit", core::GitCommit())
+      .Set("created", core::UtcTimestamp())
+      .Set("config", s.dir + "/config.ini");
+  if (resume) summary.Set("resumed_from_step", resume->step);
+  core::Json& t = summary["train"];
+  t.Set("env_steps", train.env_steps)
+      .Set("episodes", train.episodes)
+      .Set("seconds", train.seconds)
+      .Set("steps_per_second",
+           train.seconds > 0 ? (train.env_steps - (resume ? resume->step : 0)) / train.seconds
+                             : 0.0)
+      .Set("mean_return_last100", train.mean_return_last100);
+
+  const int eval_episodes = static_cast<int>(config.eval.Int("episodes"));
+  if (eval_episodes > 0) {
+    envs::VectorOptions eopts = envs::VectorOptionsFrom(config.env);
+    eopts.num_envs = static_cast<int>(config.eval.Int("num_envs"));
+    auto eval_env = envs::MakeVectorEnv(config.env_id(), config.env_params, eopts);
+    // Evaluation uses the training statistics, frozen.
+    if (auto* n = envs::FindObsNormalizer(*eval_env)) {
+      core::ByteWriter w;
+      envs::FindObsNormalizer(*s.env)->stats().Write(w);
+      core::ByteReader r(w.data(), "observation statistics");
+      n->stats().Read(r);
+      n->set_training(false);
+    }
+    if (auto* scaler = envs::FindRewardScaler(*eval_env)) scaler->set_training(false);
+    const uint64_t eval_seed = seed + static_cast<uint64_t>(config.eval.Int("seed_offset"));
+    const agents::EvalResult eval = agents::Evaluate(*s.agent, *eval_env, eval_episodes,
+                                                     eval_seed, config.eval.Bool("explore"));
+    for (size_t i = 0; i < eval.returns.size(); ++i) {
+      s.metrics.Add("eval/episodes", {{"episode", static_cast<double>(i)},
+                                      {"return", eval.returns[i]},
+                                      {"length", eval.lengths[i]}});
+    }
+    summary["eval"]
+        .Set("episodes", static_cast<int64_t>(eval.returns.size()))
+        .Set("mean_return", eval.mean_return())
+        .Set("std_return", eval.std_return())
+        .Set("seed", static_cast<int64_t>(eval_seed));
+    char buf[128];
+    std::snprintf(buf, sizeof buf, "evaluation over %zu episodes: return %.2f +- %.2f",
+                  eval.returns.size(), eval.mean_return(), eval.std_return());
+    std::cerr << "linklab: " << buf << "\n";
   }
+  summary.Set("machine", core::MachineInfo());
+  datasets::WriteMetrics(s.dir + "/metrics.h5", s.metrics, Provenance(config));
+  core::WriteFileAtomic(s.dir + "/summary.json", summary.Dump());
+  std::cerr << "linklab: results in " << s.dir << "\n";
+  return {s.dir, summary};
 }
 
 }  // namespace
@@ -67,88 +172,45 @@ RunResult RunExperiment(const ExperimentConfig& config) {
   const std::string dir =
       MakeFreshDir(config.experiment.String("output") + "/" + name, core::UtcTimestamp(true));
   core::WriteFileAtomic(dir + "/config.ini", config.ToIni());
-  std::cerr << "linklab: run " << name << " -> " << dir << "\n";
+  std::cerr << "linklab: run " << name << " (seed " << config.seed() << ") -> " << dir << "\n";
+  Session s = Build(config, dir);
+  return Execute(s, nullptr);
+}
 
-  const uint64_t seed = config.seed();
-  const envs::VectorOptions vopts = envs::VectorOptionsFrom(config.env);
-  auto env = envs::MakeVectorEnv(config.env_id(), config.env_params, vopts);
-
-  agents::AgentContext ctx;
-  ctx.observation_space = env->single_observation_space();
-  ctx.action_space = env->single_action_space();
-  ctx.num_envs = env->num_envs();
-  ctx.total_steps = config.train.Int("total_steps");
-  ctx.seed = seed;
-  auto agent = agents::MakeAgent(config.algo(), config.agent, ctx);
-
-  core::MetricsLog metrics;
-  const datasets::Attributes provenance = Provenance(config);
-  auto checkpoint = [&](int64_t step) {
-    const std::string cdir = dir + "/checkpoints/step_" + std::to_string(step);
-    fs::create_directories(cdir);
-    agent->Save(cdir);
-    SaveNormalizers(*env, cdir);
-    datasets::WriteMetrics(dir + "/metrics.h5", metrics, provenance);
-  };
-
-  agents::TrainOptions topts;
-  topts.total_steps = config.train.Int("total_steps");
-  topts.seed = seed;
-  topts.checkpoint_every = config.train.Int("checkpoint_every");
-  topts.progress = config.train.Bool("progress");
-  const agents::TrainResult train = agents::Train(*agent, *env, topts, metrics, checkpoint);
-  checkpoint(train.env_steps);
-
-  core::Json summary = core::Json::Object();
-  summary.Set("name", name)
-      .Set("description", config.experiment.String("description"))
-      .Set("env", config.env_id())
-      .Set("algo", config.algo())
-      .Set("seed", static_cast<int64_t>(seed))
-      .Set("git_commit", core::GitCommit())
-      .Set("created", core::UtcTimestamp())
-      .Set("config", dir + "/config.ini");
-  core::Json& t = summary["train"];
-  t.Set("env_steps", train.env_steps)
-      .Set("episodes", train.episodes)
-      .Set("seconds", train.seconds)
-      .Set("steps_per_second", train.seconds > 0 ? train.env_steps / train.seconds : 0.0)
-      .Set("mean_return_last100", train.mean_return_last100);
-
-  const int eval_episodes = static_cast<int>(config.eval.Int("episodes"));
-  if (eval_episodes > 0) {
-    envs::VectorOptions eopts = vopts;
-    eopts.num_envs = static_cast<int>(config.eval.Int("num_envs"));
-    auto eval_env = envs::MakeVectorEnv(config.env_id(), config.env_params, eopts);
-    // Evaluation uses the training statistics, frozen.
-    if (auto* n = envs::FindObsNormalizer(*eval_env)) {
-      std::stringstream ss;
-      envs::FindObsNormalizer(*env)->stats().Save(ss);
-      n->stats().Load(ss);
-      n->set_training(false);
+RunResult ResumeExperiment(const std::string& path) {
+  std::string checkpoint = path;
+  while (!checkpoint.empty() && checkpoint.back() == '/') checkpoint.pop_back();
+  if (!fs::exists(checkpoint + "/trainer_state.bin")) {
+    // A run folder: take its latest checkpoint.
+    int64_t best = -1;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(checkpoint + "/checkpoints", ec)) {
+      const std::string name = entry.path().filename();
+      if (!core::StartsWith(name, "step_") || name.find('.') != std::string::npos) continue;
+      const int64_t step = core::ParseInt(name.substr(5), "checkpoint folder");
+      if (step > best && fs::exists(entry.path() / "trainer_state.bin")) {
+        best = step;
+        checkpoint = entry.path();
+      }
     }
-    if (auto* s = envs::FindRewardScaler(*eval_env)) s->set_training(false);
-    const uint64_t eval_seed = seed + static_cast<uint64_t>(config.eval.Int("seed_offset"));
-    const agents::EvalResult eval = agents::Evaluate(*agent, *eval_env, eval_episodes, eval_seed,
-                                                     config.eval.Bool("explore"));
-    for (size_t i = 0; i < eval.returns.size(); ++i) {
-      metrics.Add("eval/episodes", {{"episode", static_cast<double>(i)},
-                                    {"return", eval.returns[i]},
-                                    {"length", eval.lengths[i]}});
+    if (best < 0) {
+      throw std::invalid_argument("--resume " + path +
+                                  ": neither a checkpoint nor a run folder with checkpoints");
     }
-    summary["eval"]
-        .Set("episodes", static_cast<int64_t>(eval.returns.size()))
-        .Set("mean_return", eval.mean_return())
-        .Set("std_return", eval.std_return())
-        .Set("seed", static_cast<int64_t>(eval_seed));
-    std::cerr << "linklab: evaluation over " << eval.returns.size() << " episodes: return "
-              << eval.mean_return() << " +- " << eval.std_return() << "\n";
   }
-  summary.Set("machine", core::MachineInfo());
-  datasets::WriteMetrics(dir + "/metrics.h5", metrics, provenance);
-  core::WriteFileAtomic(dir + "/summary.json", summary.Dump());
-  std::cerr << "linklab: results in " << dir << "\n";
-  return {dir, summary};
+  if (fs::exists(checkpoint + "/env_state.unavailable")) {
+    throw std::runtime_error("--resume " + checkpoint + ": " +
+                             core::Trim(core::ReadFile(checkpoint + "/env_state.unavailable")));
+  }
+  const std::string run_dir = fs::path(checkpoint).parent_path().parent_path().string();
+  Session s = Build(LoadExperiment(checkpoint + "/config.ini"), run_dir);
+  s.agent->Load(checkpoint);
+  s.env->LoadState(core::ReadFile(checkpoint + "/env_state.bin"));
+  const agents::TrainState state = agents::TrainState::Load(
+      core::ReadFile(checkpoint + "/trainer_state.bin"), checkpoint + "/trainer_state.bin");
+  s.metrics = datasets::ReadMetrics(checkpoint + "/metrics.h5");
+  std::cerr << "linklab: resuming " << run_dir << " from env step " << state.step << "\n";
+  return Execute(s, &state);
 }
 
 }  // namespace linklab::experiments

@@ -5,7 +5,12 @@
 //   config.ini      the effective config (every default filled in)
 //   metrics.h5      train/episodes, train/updates, eval/episodes; config, seed, git commit
 //   summary.json    headline figures, config, seed, git commit, machine
-//   checkpoints/    agent state every [train] checkpoint_every steps and at the end
+//   checkpoints/step_<N>/   every [train] checkpoint_every env steps and at the end:
+//       agent files (model, optimiser, buffers), env_state.bin (envs and normalisers),
+//       trainer_state.bin, metrics.h5 and config.ini as of that step
+//
+// `linklab run --resume <run folder or checkpoint>` continues a run from a checkpoint, in the
+// same folder, and reaches exactly the results the uninterrupted run would have.
 
 #include <string>
 
@@ -20,6 +25,8 @@ struct RunResult {
 };
 
 RunResult RunExperiment(const ExperimentConfig& config);
+// `path` is a run folder (its latest checkpoint is used) or one checkpoint folder.
+RunResult ResumeExperiment(const std::string& path);
 
 // Creates a fresh folder under `parent` named `name` (or name-2, name-3, ... when taken).
 std::string MakeFreshDir(const std::string& parent, const std::string& name);

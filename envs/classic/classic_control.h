@@ -23,6 +23,8 @@ class CartPole : public EnvBase {
  protected:
   ResetResult DoReset(core::Rng& rng) override;
   StepResult DoStep(const Array& action) override;
+  void SaveDynamics(core::ByteWriter& out) const override { out.Put(state_); }
+  void LoadDynamics(core::ByteReader& in) override { state_ = in.Get<decltype(state_)>(); }
 
  private:
   Array Observation() const;
@@ -45,6 +47,8 @@ class Acrobot : public EnvBase {
  protected:
   ResetResult DoReset(core::Rng& rng) override;
   StepResult DoStep(const Array& action) override;
+  void SaveDynamics(core::ByteWriter& out) const override { out.Put(state_); }
+  void LoadDynamics(core::ByteReader& in) override { state_ = in.Get<decltype(state_)>(); }
 
  private:
   Array Observation() const;
@@ -65,6 +69,8 @@ class MountainCar : public EnvBase {
  protected:
   ResetResult DoReset(core::Rng& rng) override;
   StepResult DoStep(const Array& action) override;
+  void SaveDynamics(core::ByteWriter& out) const override { out.Put(state_); }
+  void LoadDynamics(core::ByteReader& in) override { state_ = in.Get<decltype(state_)>(); }
 
  private:
   Space obs_space_, act_space_;
@@ -84,6 +90,8 @@ class Pendulum : public EnvBase {
  protected:
   ResetResult DoReset(core::Rng& rng) override;
   StepResult DoStep(const Array& action) override;
+  void SaveDynamics(core::ByteWriter& out) const override { out.Put(state_); }
+  void LoadDynamics(core::ByteReader& in) override { state_ = in.Get<decltype(state_)>(); }
 
  private:
   Array Observation() const;
