@@ -21,9 +21,9 @@ using envs::Array;
 // One vector step as the learner sees it. `valid[i]` is 0 when sub-env i was autoreset on
 // this step (the action was ignored: no transition to learn from, see vector_env.h).
 struct Transition {
-  const Array& obs;                  // [n, obs_size] the actions were chosen from
-  const Array& actions;              // [n, action_size]
-  const envs::VectorStep& result;    // what the env returned
+  const Array& obs;                   // [n, obs_size] the actions were chosen from
+  const Array& actions;               // [n, action_size]
+  const envs::VectorStep& result;     // what the env returned
   const std::vector<uint8_t>& valid;  // [n]
 };
 

@@ -55,27 +55,27 @@ class FixedAgent : public Agent {
 }  // namespace
 
 void RegisterBaselines(AgentRegistryType& registry) {
-  registry.Add({"random", "uniformly random actions from the action space (baseline)", {},
+  registry.Add({"random",
+                "uniformly random actions from the action space (baseline)",
+                {},
                 [](const core::Params&, const AgentContext& c) {
                   return std::make_unique<RandomAgent>(c.action_space, c.seed);
                 }});
-  registry.Add(
-      {"fixed",
-       "the same action on every step (baseline); action is a comma-separated value list",
-       {core::StringParam("action", "0", "the action, e.g. '1' or '0.5,0.5'")},
-       [](const core::Params& p, const AgentContext& c) {
-         Array action;
-         for (const auto& part : core::Split(p.String("action"), ',')) {
-           action.push_back(static_cast<float>(core::ParseDouble(part, "[agent] action")));
-         }
-         if (!c.action_space.Contains(action)) {
-           throw std::invalid_argument("[agent] action = '" + p.String("action") +
-                                       "': not in the action space " +
-                                       c.action_space.ToString() + ": " +
-                                       c.action_space.Mismatch(action));
-         }
-         return std::make_unique<FixedAgent>(std::move(action));
-       }});
+  registry.Add({"fixed",
+                "the same action on every step (baseline); action is a comma-separated value list",
+                {core::StringParam("action", "0", "the action, e.g. '1' or '0.5,0.5'")},
+                [](const core::Params& p, const AgentContext& c) {
+                  Array action;
+                  for (const auto& part : core::Split(p.String("action"), ',')) {
+                    action.push_back(static_cast<float>(core::ParseDouble(part, "[agent] action")));
+                  }
+                  if (!c.action_space.Contains(action)) {
+                    throw std::invalid_argument(
+                        "[agent] action = '" + p.String("action") + "': not in the action space " +
+                        c.action_space.ToString() + ": " + c.action_space.Mismatch(action));
+                  }
+                  return std::make_unique<FixedAgent>(std::move(action));
+                }});
 }
 
 }  // namespace linklab::agents

@@ -41,12 +41,14 @@ class Dqn : public Agent {
         huber_(p.String("loss") == "huber"),
         rng_(core::Rng::Derive(c.seed, 101)) {
     if (!c.action_space.is_discrete()) {
-      throw std::invalid_argument("[agent] algo = 'dqn' needs a Discrete action space; the env has " +
-                                  c.action_space.ToString());
+      throw std::invalid_argument(
+          "[agent] algo = 'dqn' needs a Discrete action space; the env has " +
+          c.action_space.ToString());
     }
     if (c.observation_space.kind() != envs::Space::Kind::kBox) {
-      throw std::invalid_argument("[agent] algo = 'dqn' needs a Box observation space; the env has " +
-                                  c.observation_space.ToString());
+      throw std::invalid_argument(
+          "[agent] algo = 'dqn' needs a Box observation space; the env has " +
+          c.observation_space.ToString());
     }
     num_actions_ = c.action_space.n();
     ConfigureTorchThreads(static_cast<int>(p.Int("torch_threads")));
@@ -128,8 +130,8 @@ class Dqn : public Agent {
     env_steps_ = env_steps;
     if (env_steps <= learning_starts_ || size_ < batch_size_) return {};
     // Train once per train_frequency env steps crossed (several envs may cross several).
-    const int64_t trains = env_steps / train_frequency_ - std::max(previous, learning_starts_) /
-                                                              train_frequency_;
+    const int64_t trains =
+        env_steps / train_frequency_ - std::max(previous, learning_starts_) / train_frequency_;
     core::Row row;
     double loss_sum = 0.0, q_sum = 0.0;
     int64_t done = 0;
@@ -143,8 +145,10 @@ class Dqn : public Agent {
                             std::max(previous, learning_starts_) / target_update_interval_;
     if (targets > 0) {
       torch::NoGradGuard no_grad;
-      if (tau_ >= 1.0) target_.flat().copy_(online_.flat());
-      else target_.flat().mul_(1.0 - tau_).add_(online_.flat(), tau_);
+      if (tau_ >= 1.0)
+        target_.flat().copy_(online_.flat());
+      else
+        target_.flat().mul_(1.0 - tau_).add_(online_.flat(), tau_);
     }
     if (done == 0) return {};
     return {{"loss", loss_sum / done}, {"q_mean", q_sum / done}, {"epsilon", Epsilon()}};
@@ -204,8 +208,7 @@ class Dqn : public Agent {
     for (int64_t b = 0; b < batch_size_; ++b) {
       const int64_t j = static_cast<int64_t>(rng_.UniformInt(size_));
       std::copy_n(buf_obs_.data() + j * obs_size_, obs_size_, batch_obs_.data() + b * obs_size_);
-      std::copy_n(buf_next_.data() + j * obs_size_, obs_size_,
-                  batch_next_.data() + b * obs_size_);
+      std::copy_n(buf_next_.data() + j * obs_size_, obs_size_, batch_next_.data() + b * obs_size_);
       batch_action_[b] = buf_action_[j];
       batch_reward_[b] = buf_reward_[j];
       batch_not_done_[b] = buf_not_done_[j] * static_cast<float>(gamma_);
@@ -229,7 +232,8 @@ class Dqn : public Agent {
       target = torch::addcmul(reward, discount, q_next);
     }
     const torch::Tensor q = online_.Forward(q_index_, obs).gather(1, action).squeeze(1);
-    const torch::Tensor loss = huber_ ? torch::smooth_l1_loss(q, target) : torch::mse_loss(q, target);
+    const torch::Tensor loss =
+        huber_ ? torch::smooth_l1_loss(q, target) : torch::mse_loss(q, target);
     online_.grad().zero_();
     loss.backward();
     if (max_grad_norm_ > 0) online_.ClipGradNorm(max_grad_norm_);

@@ -49,8 +49,10 @@ void MlpForward(const MlpSpec& spec, const float* params, const float* in, int64
     Matrix y = x * w.transpose();
     y.rowwise() += b;
     if (l + 1 < layers) {
-      if (spec.activation == Activation::kTanh) y = y.array().tanh();
-      else y = y.array().max(0.0f);
+      if (spec.activation == Activation::kTanh)
+        y = y.array().tanh();
+      else
+        y = y.array().max(0.0f);
     }
     x = std::move(y);
   }

@@ -48,12 +48,15 @@ class Ppo : public Agent {
         target_kl_(p.Double("target_kl")),
         rng_(core::Rng::Derive(c.seed, 202)) {
     if (c.observation_space.kind() != envs::Space::Kind::kBox) {
-      throw std::invalid_argument("[agent] algo = 'ppo' needs a Box observation space; the env has " +
-                                  c.observation_space.ToString());
+      throw std::invalid_argument(
+          "[agent] algo = 'ppo' needs a Box observation space; the env has " +
+          c.observation_space.ToString());
     }
     if (!discrete_ && act_space_.kind() != envs::Space::Kind::kBox) {
-      throw std::invalid_argument("[agent] algo = 'ppo' needs a Discrete or Box action space; the "
-                                  "env has " + act_space_.ToString());
+      throw std::invalid_argument(
+          "[agent] algo = 'ppo' needs a Discrete or Box action space; the "
+          "env has " +
+          act_space_.ToString());
     }
     ConfigureTorchThreads(static_cast<int>(p.Int("torch_threads")));
     act_size_ = act_space_.size();
@@ -120,8 +123,8 @@ class Ppo : public Agent {
           const double a = o[k] + std::exp(log_std[k]) * noise;
           last_actions_[r * act_size_ + k] = static_cast<float>(a);
           logp += -0.5 * noise * noise - log_std[k] - 0.5 * kLog2Pi;
-          env_actions[r * act_size_ + k] = static_cast<float>(
-              std::clamp(a, act_space_.low()[k], act_space_.high()[k]));
+          env_actions[r * act_size_ + k] =
+              static_cast<float>(std::clamp(a, act_space_.low()[k], act_space_.high()[k]));
         }
         last_logprob_[r] = static_cast<float>(logp);
       }
@@ -164,11 +167,11 @@ class Ppo : public Agent {
   core::Row Update(int64_t env_steps) override {
     if (pos_ < num_steps_) return {};
     pos_ = 0;
-    const int64_t num_updates =
-        std::max<int64_t>(1, (total_steps_ + num_steps_ * num_envs_ - 1) / (num_steps_ * num_envs_));
-    const double lr = anneal_lr_ ? lr_ * std::max(0.0, 1.0 - static_cast<double>(updates_done_) /
-                                                            num_updates)
-                                 : lr_;
+    const int64_t num_updates = std::max<int64_t>(
+        1, (total_steps_ + num_steps_ * num_envs_ - 1) / (num_steps_ * num_envs_));
+    const double lr =
+        anneal_lr_ ? lr_ * std::max(0.0, 1.0 - static_cast<double>(updates_done_) / num_updates)
+                   : lr_;
     for (auto& group : optimizer_->param_groups()) {
       static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
     }
@@ -232,8 +235,7 @@ class Ppo : public Agent {
       int64_t epoch_mbs = 0;
       for (int64_t start = 0; start < n; start += mb_size) {
         const int64_t len = std::min(mb_size, n - start);
-        const torch::Tensor idx =
-            torch::from_blob(perm.data() + start, {len}, torch::kLong);
+        const torch::Tensor idx = torch::from_blob(perm.data() + start, {len}, torch::kLong);
         const MinibatchStats st = Step(b_obs.index_select(0, idx), b_act_index.index_select(0, idx),
                                        b_logp.index_select(0, idx), b_val.index_select(0, idx),
                                        b_adv.index_select(0, idx), b_ret.index_select(0, idx));
@@ -252,9 +254,9 @@ class Ppo : public Agent {
     const double var_ret = b_ret.var(/*unbiased=*/false).item<double>();
     const double explained =
         var_ret > 0 ? 1.0 - (b_ret - b_val).var(false).item<double>() / var_ret : std::nan("");
-    return {{"policy_loss", pg_sum / steps}, {"value_loss", v_sum / steps},
-            {"entropy", ent_sum / steps},    {"approx_kl", kl_sum / steps},
-            {"clipfrac", clip_sum / steps},  {"learning_rate", lr},
+    return {{"policy_loss", pg_sum / steps},  {"value_loss", v_sum / steps},
+            {"entropy", ent_sum / steps},     {"approx_kl", kl_sum / steps},
+            {"clipfrac", clip_sum / steps},   {"learning_rate", lr},
             {"explained_variance", explained}};
   }
 
@@ -324,8 +326,7 @@ class Ppo : public Agent {
     }
     if (norm_adv_ && adv.size(0) > 1) adv = (adv - adv.mean()) / (adv.std() + 1e-8);
     const torch::Tensor pg_loss =
-        torch::max(-adv * ratio, -adv * torch::clamp(ratio, 1 - clip_coef_, 1 + clip_coef_))
-            .mean();
+        torch::max(-adv * ratio, -adv * torch::clamp(ratio, 1 - clip_coef_, 1 + clip_coef_)).mean();
     torch::Tensor v_loss;
     if (clip_vloss_) {
       const torch::Tensor unclipped = (value - ret).pow(2);

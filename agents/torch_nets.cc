@@ -1,9 +1,8 @@
 #include "agents/torch_nets.h"
 
-#include <torch/version.h>
-
 #include <dlfcn.h>
 #include <link.h>
+#include <torch/version.h>
 
 #include <cmath>
 #include <fstream>

@@ -50,8 +50,9 @@ TrainResult Train(Agent& agent, envs::VectorEnv& env, const TrainOptions& option
     st = *resume;
     if (static_cast<int>(st.valid.size()) != n ||
         static_cast<int64_t>(st.obs.size()) != n * env.single_observation_space().size()) {
-      throw std::runtime_error("checkpoint was taken with another number of envs or another "
-                               "observation size");
+      throw std::runtime_error(
+          "checkpoint was taken with another number of envs or another "
+          "observation size");
     }
   } else {
     st.obs = env.Reset(options.seed).obs;
@@ -133,8 +134,7 @@ double EvalResult::std_return() const {
   return std::sqrt(s / returns.size());
 }
 
-EvalResult Evaluate(Agent& agent, envs::VectorEnv& env, int episodes, uint64_t seed,
-                    bool explore) {
+EvalResult Evaluate(Agent& agent, envs::VectorEnv& env, int episodes, uint64_t seed, bool explore) {
   if (episodes < 1) throw std::invalid_argument("episodes must be >= 1");
   const int n = env.num_envs();
   std::vector<int> target(n, episodes / n), done_count(n, 0);

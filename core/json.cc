@@ -34,11 +34,21 @@ static void Quote(std::string& out, const std::string& s) {
   out += '"';
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
       default:
         if (c < 0x20) {
           char buf[8];
@@ -59,16 +69,27 @@ void Json::DumpTo(std::string& out, int indent, int depth) const {
     out.append(static_cast<size_t>(indent * d), ' ');
   };
   switch (kind_) {
-    case Kind::kNull: out += "null"; break;
-    case Kind::kBool: out += b_ ? "true" : "false"; break;
-    case Kind::kInt: out += std::to_string(i_); break;
-    case Kind::kDouble: out += std::isfinite(d_) ? FormatDouble(d_) : "null"; break;
-    case Kind::kString: Quote(out, s_); break;
+    case Kind::kNull:
+      out += "null";
+      break;
+    case Kind::kBool:
+      out += b_ ? "true" : "false";
+      break;
+    case Kind::kInt:
+      out += std::to_string(i_);
+      break;
+    case Kind::kDouble:
+      out += std::isfinite(d_) ? FormatDouble(d_) : "null";
+      break;
+    case Kind::kString:
+      Quote(out, s_);
+      break;
     case Kind::kArray: {
       out += '[';
       // Arrays of plain numbers stay on one line.
       bool flat = true;
-      for (const auto& item : items_) flat = flat && (item.kind_ == Kind::kInt || item.kind_ == Kind::kDouble);
+      for (const auto& item : items_)
+        flat = flat && (item.kind_ == Kind::kInt || item.kind_ == Kind::kDouble);
       for (size_t i = 0; i < items_.size(); ++i) {
         if (i) out += flat || indent <= 0 ? ", " : ",";
         if (!flat) newline(depth + 1);

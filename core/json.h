@@ -23,8 +23,16 @@ class Json {
   Json(const char* s) : kind_(Kind::kString), s_(s) {}
   Json(std::string s) : kind_(Kind::kString), s_(std::move(s)) {}
 
-  static Json Object() { Json j; j.kind_ = Kind::kObject; return j; }
-  static Json Array() { Json j; j.kind_ = Kind::kArray; return j; }
+  static Json Object() {
+    Json j;
+    j.kind_ = Kind::kObject;
+    return j;
+  }
+  static Json Array() {
+    Json j;
+    j.kind_ = Kind::kArray;
+    return j;
+  }
   template <typename T>
   static Json ArrayOf(const std::vector<T>& values) {
     Json j = Array();
@@ -49,7 +57,7 @@ class Json {
   int64_t i_ = 0;
   double d_ = 0.0;
   std::string s_;
-  std::vector<Json> items_;                          // array elements
+  std::vector<Json> items_;                            // array elements
   std::vector<std::pair<std::string, Json>> members_;  // object members
 };
 

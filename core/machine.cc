@@ -26,8 +26,8 @@ Json MachineInfo() {
   std::ifstream meminfo("/proc/meminfo");
   for (std::string line; std::getline(meminfo, line);) {
     if (StartsWith(line, "MemTotal:")) {
-      j.Set("memory_gib", ParseDouble(Split(Trim(line.substr(9)), ' ')[0], "MemTotal") /
-                              (1024.0 * 1024.0));
+      j.Set("memory_gib",
+            ParseDouble(Split(Trim(line.substr(9)), ' ')[0], "MemTotal") / (1024.0 * 1024.0));
       break;
     }
   }

@@ -38,14 +38,24 @@ std::string ParamSpec::RangeText() const {
 
 ParamSpec IntParam(std::string name, int64_t default_value, std::string help, int64_t min,
                    int64_t max) {
-  return {std::move(name), ParamType::kInt, std::to_string(default_value), std::move(help),
-          static_cast<double>(min), static_cast<double>(max), {}};
+  return {std::move(name),
+          ParamType::kInt,
+          std::to_string(default_value),
+          std::move(help),
+          static_cast<double>(min),
+          static_cast<double>(max),
+          {}};
 }
 
 ParamSpec DoubleParam(std::string name, double default_value, std::string help, double min,
                       double max) {
-  return {std::move(name), ParamType::kDouble, FormatDouble(default_value), std::move(help),
-          min, max, {}};
+  return {std::move(name),
+          ParamType::kDouble,
+          FormatDouble(default_value),
+          std::move(help),
+          min,
+          max,
+          {}};
 }
 
 ParamSpec BoolParam(std::string name, bool default_value, std::string help) {
@@ -79,9 +89,9 @@ Params Params::Resolve(const std::vector<ParamSpec>& schema, const RawValues& gi
     bool found = false;
     for (const auto& spec : schema) found = found || spec.name == key;
     if (!found) {
-      throw std::invalid_argument(raw.origin + ": " + context + " unknown key '" + key +
-                                  "' (value '" + raw.text + "'); known keys: " +
-                                  (known.empty() ? "none" : Join(known, ", ")));
+      throw std::invalid_argument(
+          raw.origin + ": " + context + " unknown key '" + key + "' (value '" + raw.text +
+          "'); known keys: " + (known.empty() ? "none" : Join(known, ", ")));
     }
   }
 
@@ -94,8 +104,7 @@ Params Params::Resolve(const std::vector<ParamSpec>& schema, const RawValues& gi
     v.type = spec.type;
     auto check_range = [&](double x) {
       if (x < spec.min || x > spec.max) {
-        throw std::invalid_argument(what + " = '" + text + "': out of range " +
-                                    spec.RangeText());
+        throw std::invalid_argument(what + " = '" + text + "': out of range " + spec.RangeText());
       }
     };
     switch (spec.type) {

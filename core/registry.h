@@ -44,8 +44,8 @@ class Registry {
   const Entry& Find(const std::string& name) const {
     auto it = entries_.find(name);
     if (it == entries_.end()) {
-      throw std::invalid_argument("unknown " + kind_ + " '" + name + "'; known: " +
-                                  Join(Names(), ", "));
+      throw std::invalid_argument("unknown " + kind_ + " '" + name +
+                                  "'; known: " + Join(Names(), ", "));
     }
     return it->second;
   }

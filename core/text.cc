@@ -46,8 +46,7 @@ double ParseDouble(std::string_view text, std::string_view what) {
   errno = 0;
   const double v = std::strtod(s.c_str(), &end);
   if (s.empty() || end != s.c_str() + s.size() || std::isnan(v) || errno == ERANGE) {
-    throw std::invalid_argument(std::string(what) + " = '" + std::string(text) +
-                                "': not a number");
+    throw std::invalid_argument(std::string(what) + " = '" + std::string(text) + "': not a number");
   }
   return v;
 }

@@ -57,8 +57,10 @@ core::MetricsLog ReadMetrics(const std::string& path, Attributes* attrs) {
       for (unsigned i = 0; i < static_cast<unsigned>(root.getNumAttrs()); ++i) {
         H5::Attribute a = root.openAttribute(i);
         const std::string name = a.getName();
-        if (a.getTypeClass() == H5T_STRING) attrs->text.emplace_back(name, h5::GetText(root, name));
-        else if (a.getTypeClass() == H5T_INTEGER) attrs->ints.emplace_back(name, h5::GetInt(root, name));
+        if (a.getTypeClass() == H5T_STRING)
+          attrs->text.emplace_back(name, h5::GetText(root, name));
+        else if (a.getTypeClass() == H5T_INTEGER)
+          attrs->ints.emplace_back(name, h5::GetInt(root, name));
       }
     }
     // Tables are the groups whose members are datasets, at any depth.

@@ -85,18 +85,18 @@ ResetResult EnvBase::Reset(std::optional<uint64_t> seed) {
 StepResult EnvBase::Step(const Array& action) {
   if (!started_) throw std::logic_error("Step() called before Reset()");
   if (done_) {
-    throw std::logic_error("Step() called on a finished episode (terminated or truncated); "
-                           "call Reset() first");
+    throw std::logic_error(
+        "Step() called on a finished episode (terminated or truncated); "
+        "call Reset() first");
   }
   if (!action_space().Contains(action)) {
     throw std::invalid_argument("action " + ArrayText(action) + " is not in the action space " +
-                                action_space().ToString() + ": " +
-                                action_space().Mismatch(action));
+                                action_space().ToString() + ": " + action_space().Mismatch(action));
   }
   StepResult r = DoStep(action);
   if (!std::isfinite(r.reward)) {
-    throw std::runtime_error("env step produced a non-finite reward (" +
-                             std::to_string(r.reward) + ")");
+    throw std::runtime_error("env step produced a non-finite reward (" + std::to_string(r.reward) +
+                             ")");
   }
   for (size_t i = 0; i < r.obs.size(); ++i) {
     if (!std::isfinite(r.obs[i])) {
@@ -111,8 +111,7 @@ StepResult EnvBase::Step(const Array& action) {
 TimeLimit::TimeLimit(std::unique_ptr<Env> env, int64_t max_steps)
     : Wrapper(std::move(env)), max_steps_(max_steps) {
   if (max_steps < 1) {
-    throw std::invalid_argument("max_episode_steps must be >= 1, got " +
-                                std::to_string(max_steps));
+    throw std::invalid_argument("max_episode_steps must be >= 1, got " + std::to_string(max_steps));
   }
 }
 
@@ -124,8 +123,9 @@ ResetResult TimeLimit::Reset(std::optional<uint64_t> seed) {
 
 StepResult TimeLimit::Step(const Array& action) {
   if (done_) {
-    throw std::logic_error("Step() called on a finished episode (truncated by the time limit); "
-                           "call Reset() first");
+    throw std::logic_error(
+        "Step() called on a finished episode (truncated by the time limit); "
+        "call Reset() first");
   }
   StepResult r = env_->Step(action);
   if (++elapsed_ >= max_steps_) r.truncated = true;
@@ -146,8 +146,7 @@ void TimeLimit::LoadState(core::ByteReader& in) {
 }
 
 static double NowSeconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 ResetResult EpisodeStatistics::Reset(std::optional<uint64_t> seed) {

@@ -43,8 +43,7 @@ std::unique_ptr<Env> MakeEnv(const std::string& name, const core::Params& params
 
 std::unique_ptr<Env> MakeEnv(const std::string& spec) {
   const core::Spec parsed = core::ParseSpec(spec, "env spec");
-  return MakeEnv(parsed.name, ResolveEnvParams(parsed.name, parsed.values,
-                                               "env " + parsed.name));
+  return MakeEnv(parsed.name, ResolveEnvParams(parsed.name, parsed.values, "env " + parsed.name));
 }
 
 std::vector<core::ParamSpec> VectorOptionSpecs() {
@@ -56,8 +55,8 @@ std::vector<core::ParamSpec> VectorOptionSpecs() {
       core::BoolParam("normalize_obs", false, "normalise observations (running mean/var)"),
       core::BoolParam("normalize_reward", false,
                       "scale rewards by the running std of the discounted return"),
-      core::DoubleParam("reward_gamma", 0.99, "discount of the return used to scale rewards",
-                        0.0, 1.0),
+      core::DoubleParam("reward_gamma", 0.99, "discount of the return used to scale rewards", 0.0,
+                        1.0),
       core::DoubleParam("clip_obs", 10.0, "clip normalised observations to +-clip_obs", 0.0),
       core::DoubleParam("clip_reward", 10.0, "clip scaled rewards to +-clip_reward", 0.0),
   };

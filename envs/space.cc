@@ -13,9 +13,12 @@ namespace linklab::envs {
 
 const char* DTypeName(DType dtype) {
   switch (dtype) {
-    case DType::kFloat32: return "float32";
-    case DType::kFloat64: return "float64";
-    case DType::kInt64: return "int64";
+    case DType::kFloat32:
+      return "float32";
+    case DType::kFloat64:
+      return "float64";
+    case DType::kInt64:
+      return "int64";
   }
   return "?";
 }
@@ -101,13 +104,11 @@ std::string Space::Mismatch(const Array& x) const {
     const double v = x[i];
     if (std::isnan(v)) return "element " + std::to_string(i) + " is NaN";
     if (kind_ != Kind::kBox && v != std::floor(v)) {
-      return "element " + std::to_string(i) + " = " + core::FormatDouble(v) +
-             " is not an integer";
+      return "element " + std::to_string(i) + " = " + core::FormatDouble(v) + " is not an integer";
     }
     if (v < low_[i] || v > high_[i]) {
-      return "element " + std::to_string(i) + " = " + core::FormatDouble(v) +
-             " is outside [" + core::FormatDouble(low_[i]) + ", " +
-             core::FormatDouble(high_[i]) + "]";
+      return "element " + std::to_string(i) + " = " + core::FormatDouble(v) + " is outside [" +
+             core::FormatDouble(low_[i]) + ", " + core::FormatDouble(high_[i]) + "]";
     }
   }
   return "";
@@ -133,10 +134,14 @@ Array Space::Sample(core::Rng& rng) const {
     }
     const bool lo = std::isfinite(low_[i]), hi = std::isfinite(high_[i]);
     double v;
-    if (lo && hi) v = rng.Uniform(low_[i], high_[i]);
-    else if (lo) v = low_[i] + rng.Exponential();
-    else if (hi) v = high_[i] - rng.Exponential();
-    else v = rng.Normal();
+    if (lo && hi)
+      v = rng.Uniform(low_[i], high_[i]);
+    else if (lo)
+      v = low_[i] + rng.Exponential();
+    else if (hi)
+      v = high_[i] - rng.Exponential();
+    else
+      v = rng.Normal();
     if (dtype_ == DType::kInt64) v = std::floor(v);
     // Rounding to float must not step outside the bounds.
     float f = static_cast<float>(v);
@@ -164,8 +169,7 @@ std::string Space::ToString() const {
         uniform = uniform && low_[i] == low_[0] && high_[i] == high_[0];
       }
       const std::string bounds =
-          uniform ? core::FormatDouble(low_[0]) + ", " + core::FormatDouble(high_[0])
-                  : "low, high";
+          uniform ? core::FormatDouble(low_[0]) + ", " + core::FormatDouble(high_[0]) : "low, high";
       return "Box(" + bounds + ", (" + core::Join(dims, ", ") + (dims.size() == 1 ? ",)" : ")") +
              ", " + DTypeName(dtype_) + ")";
     }
@@ -175,8 +179,7 @@ std::string Space::ToString() const {
 
 std::string Space::Encode() const {
   std::string out = std::to_string(static_cast<int>(kind_)) + " " +
-                    std::to_string(static_cast<int>(dtype_)) + " " +
-                    std::to_string(shape_.size());
+                    std::to_string(static_cast<int>(dtype_)) + " " + std::to_string(shape_.size());
   for (auto d : shape_) out += " " + std::to_string(d);
   out += " " + std::to_string(low_.size());
   char buf[64];

@@ -38,7 +38,7 @@ class Space {
   int64_t size() const { return static_cast<int64_t>(low_.size()); }
   const std::vector<double>& low() const { return low_; }
   const std::vector<double>& high() const { return high_; }
-  int64_t n() const;                       // Discrete only
+  int64_t n() const;                                          // Discrete only
   const std::vector<int64_t>& nvec() const { return nvec_; }  // MultiDiscrete only
   bool is_discrete() const { return kind_ == Kind::kDiscrete; }
 

@@ -298,7 +298,6 @@ std::string ReadString(int fd) {
   throw std::runtime_error(text);
 }
 
-
 }  // namespace
 
 ProcessVectorEnv::ProcessVectorEnv(const EnvFactory& factory, int num_envs) {
@@ -375,8 +374,10 @@ void ProcessVectorEnv::WorkerDied(int i) const {
   std::string how = "closed its pipe";
   if (::waitpid(workers_[i].pid, &status, 0) == workers_[i].pid) {
     workers_[i].pid = -1;
-    if (WIFSIGNALED(status)) how = "was killed by signal " + std::to_string(WTERMSIG(status));
-    else if (WIFEXITED(status)) how = "exited with status " + std::to_string(WEXITSTATUS(status));
+    if (WIFSIGNALED(status))
+      how = "was killed by signal " + std::to_string(WTERMSIG(status));
+    else if (WIFEXITED(status))
+      how = "exited with status " + std::to_string(WEXITSTATUS(status));
   }
   throw std::runtime_error("env " + std::to_string(i) + ": worker process " + how);
 }
@@ -499,8 +500,7 @@ void RunningMeanStd::Read(core::ByteReader& in) {
   count_ = count;
 }
 
-NormalizeObservation::NormalizeObservation(std::unique_ptr<VectorEnv> env, double clip,
-                                           double eps)
+NormalizeObservation::NormalizeObservation(std::unique_ptr<VectorEnv> env, double clip, double eps)
     : VectorWrapper(std::move(env)),
       rms_(env_->single_observation_space().size()),
       clip_(clip),

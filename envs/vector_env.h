@@ -13,9 +13,9 @@
 
 #include <cstdint>
 #include <functional>
-#include <string>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "envs/env.h"
@@ -24,10 +24,10 @@ namespace linklab::envs {
 
 // One batch of results. Reset fills obs and info and zeros the rest.
 struct VectorStep {
-  Array obs;                      // num_envs * obs_size
-  std::vector<double> reward;     // num_envs
+  Array obs;                                   // num_envs * obs_size
+  std::vector<double> reward;                  // num_envs
   std::vector<uint8_t> terminated, truncated;  // num_envs, 0 or 1
-  std::vector<Info> info;         // num_envs
+  std::vector<Info> info;                      // num_envs
 };
 
 class VectorEnv {
@@ -123,7 +123,7 @@ class ProcessVectorEnv : public BatchedVectorEnv {
   [[noreturn]] void WorkerDied(int i) const;
   // Sends `request` to worker i and returns the bytes of its 'D' reply.
   std::string Exchange(int i, const std::string& request) const;
-  void Shutdown();  // asks every worker to quit and reaps it
+  void Shutdown();                       // asks every worker to quit and reaps it
   mutable std::vector<Worker> workers_;  // a dead worker is reaped even in const calls
 };
 
@@ -187,8 +187,7 @@ class NormalizeObservation : public VectorWrapper {
 // and clips to [-clip, clip]. Set training(false) to freeze the statistics.
 class ScaleReward : public VectorWrapper {
  public:
-  ScaleReward(std::unique_ptr<VectorEnv> env, double gamma, double clip = 10.0,
-              double eps = 1e-8);
+  ScaleReward(std::unique_ptr<VectorEnv> env, double gamma, double clip = 10.0, double eps = 1e-8);
   const VectorStep& Reset(std::optional<uint64_t> seed) override;
   const VectorStep& Step(const Array& actions) override;
   std::string SaveState() const override;

@@ -48,8 +48,13 @@ core::Json BenchSingle(const std::string& name, double seconds) {
     elapsed = Since(t0);
   }
   core::Json j = core::Json::Object();
-  j.Set("env", name).Set("mode", "single").Set("num_envs", 1).Set("steps", steps)
-      .Set("episodes", episodes).Set("seconds", elapsed).Set("steps_per_second", steps / elapsed);
+  j.Set("env", name)
+      .Set("mode", "single")
+      .Set("num_envs", 1)
+      .Set("steps", steps)
+      .Set("episodes", episodes)
+      .Set("seconds", elapsed)
+      .Set("steps_per_second", steps / elapsed);
   return j;
 }
 
@@ -79,8 +84,12 @@ core::Json BenchVector(const std::string& name, const std::string& mode, int num
     elapsed = Since(t0);
   }
   core::Json j = core::Json::Object();
-  j.Set("env", name).Set("mode", mode).Set("num_envs", num_envs).Set("steps", steps)
-      .Set("seconds", elapsed).Set("steps_per_second", steps / elapsed);
+  j.Set("env", name)
+      .Set("mode", mode)
+      .Set("num_envs", num_envs)
+      .Set("steps", steps)
+      .Set("seconds", elapsed)
+      .Set("steps_per_second", steps / elapsed);
   return j;
 }
 
@@ -129,10 +138,11 @@ core::Json BenchAgents(const BenchOptions& options) {
   };
   const Case cases[] = {
       {"ppo_cartpole", "ppo_cartpole.ini", {}},
-      {"ppo_cartpole_defaults", "ppo_cartpole.ini",
-       {"env.num_envs=4", "agent.num_steps=128", "agent.num_minibatches=4",
-        "agent.update_epochs=4", "agent.gamma=0.99", "agent.gae_lambda=0.95",
-        "agent.ent_coef=0.01", "agent.learning_rate=0.00025"}},
+      {"ppo_cartpole_defaults",
+       "ppo_cartpole.ini",
+       {"env.num_envs=4", "agent.num_steps=128", "agent.num_minibatches=4", "agent.update_epochs=4",
+        "agent.gamma=0.99", "agent.gae_lambda=0.95", "agent.ent_coef=0.01",
+        "agent.learning_rate=0.00025"}},
       {"dqn_cartpole", "dqn_cartpole.ini", {}},
   };
   for (const Case& c : cases) {
@@ -142,8 +152,7 @@ core::Json BenchAgents(const BenchOptions& options) {
     sets.push_back("train.progress=false");
     if (options.steps > 0) sets.push_back("train.total_steps=" + std::to_string(options.steps));
     const ExperimentConfig config = LoadExperiment(dir + c.config, sets);
-    std::cerr << "bench agents: " << name << " (" << config.train.Int("total_steps")
-              << " steps)\n";
+    std::cerr << "bench agents: " << name << " (" << config.train.Int("total_steps") << " steps)\n";
     auto env = envs::MakeVectorEnv(config.env_id(), config.env_params,
                                    envs::VectorOptionsFrom(config.env));
     agents::AgentContext ctx{env->single_observation_space(), env->single_action_space(),
@@ -163,9 +172,8 @@ core::Json BenchAgents(const BenchOptions& options) {
         .Set("algo", config.algo())
         .Set("num_envs", env->num_envs())
         .Set("env_steps", r.env_steps)
-        .Set("updates", static_cast<int64_t>(metrics.Has("train/updates")
-                                                 ? metrics.Get("train/updates").rows
-                                                 : 0))
+        .Set("updates", static_cast<int64_t>(
+                            metrics.Has("train/updates") ? metrics.Get("train/updates").rows : 0))
         .Set("seconds", r.seconds)
         .Set("steps_per_second", r.env_steps / r.seconds)
         .Set("mean_return_last100", r.mean_return_last100);
@@ -186,8 +194,8 @@ std::vector<std::string> BenchAreas() { return {"envs", "agents"}; }
 core::Json RunBench(const std::string& area, const BenchOptions& options) {
   if (area == "envs") return BenchEnvs(options);
   if (area == "agents") return BenchAgents(options);
-  throw std::invalid_argument("unknown bench area '" + area + "'; areas: " +
-                              core::Join(BenchAreas(), ", "));
+  throw std::invalid_argument("unknown bench area '" + area +
+                              "'; areas: " + core::Join(BenchAreas(), ", "));
 }
 
 }  // namespace linklab::experiments

@@ -33,8 +33,8 @@ std::vector<IniEntry> ParseIni(const std::string& text, const std::string& name)
       bool known = false;
       for (const auto& s : kSections) known = known || s == section;
       if (!known) {
-        throw std::invalid_argument(where + ": unknown section [" + section +
-                                    "]; sections are [" + core::Join(kSections, "], [") + "]");
+        throw std::invalid_argument(where + ": unknown section [" + section + "]; sections are [" +
+                                    core::Join(kSections, "], [") + "]");
       }
       continue;
     }
@@ -45,11 +45,11 @@ std::vector<IniEntry> ParseIni(const std::string& text, const std::string& name)
     if (section.empty()) {
       throw std::invalid_argument(where + ": '" + line + "' comes before any [section]");
     }
-    IniEntry e{section, core::Trim(line.substr(0, eq)), core::Trim(line.substr(eq + 1)),
-               line_no};
+    IniEntry e{section, core::Trim(line.substr(0, eq)), core::Trim(line.substr(eq + 1)), line_no};
     // A comment after the value starts with whitespace then # or ;.
     for (size_t i = 1; i < e.value.size(); ++i) {
-      if ((e.value[i] == '#' || e.value[i] == ';') && std::isspace(static_cast<unsigned char>(e.value[i - 1]))) {
+      if ((e.value[i] == '#' || e.value[i] == ';') &&
+          std::isspace(static_cast<unsigned char>(e.value[i - 1]))) {
         e.value = core::Trim(e.value.substr(0, i));
         break;
       }
@@ -58,8 +58,7 @@ std::vector<IniEntry> ParseIni(const std::string& text, const std::string& name)
     const std::string full = section + "." + e.key;
     if (seen.count(full)) {
       throw std::invalid_argument(where + ": [" + section + "] " + e.key + " = '" + e.value +
-                                  "' repeats the key set on line " +
-                                  std::to_string(seen[full]));
+                                  "' repeats the key set on line " + std::to_string(seen[full]));
     }
     seen[full] = line_no;
     out.push_back(std::move(e));
@@ -87,8 +86,7 @@ std::vector<core::ParamSpec> ExperimentSectionSpecs() {
 std::vector<core::ParamSpec> TrainSectionSpecs() {
   return {
       core::IntParam("total_steps", 100000, "env steps to train for (summed over sub-envs)", 1),
-      core::IntParam("checkpoint_every", 0, "env steps between checkpoints; 0: only at the end",
-                     0),
+      core::IntParam("checkpoint_every", 0, "env steps between checkpoints; 0: only at the end", 0),
       core::BoolParam("progress", true, "show progress (steps, rate, ETA, latest return)"),
   };
 }
@@ -97,8 +95,7 @@ std::vector<core::ParamSpec> EvalSectionSpecs() {
   return {
       core::IntParam("episodes", 10, "evaluation episodes after training; 0: none", 0),
       core::IntParam("num_envs", 1, "envs used for evaluation", 1, 1024),
-      core::IntParam("seed_offset", 1000000, "evaluation seed = experiment seed + seed_offset",
-                     0),
+      core::IntParam("seed_offset", 1000000, "evaluation seed = experiment seed + seed_offset", 0),
       core::BoolParam("explore", false, "evaluate the training policy instead of the greedy one"),
   };
 }
@@ -125,8 +122,8 @@ ExperimentConfig ResolveExperiment(RawSections sections, const std::vector<std::
 
   ExperimentConfig c;
   c.source = source;
-  c.experiment = core::Params::Resolve(ExperimentSectionSpecs(), sections["experiment"],
-                                       "[experiment]");
+  c.experiment =
+      core::Params::Resolve(ExperimentSectionSpecs(), sections["experiment"], "[experiment]");
   c.train = core::Params::Resolve(TrainSectionSpecs(), sections["train"], "[train]");
   c.eval = core::Params::Resolve(EvalSectionSpecs(), sections["eval"], "[eval]");
 
@@ -174,7 +171,8 @@ ExperimentConfig ResolveExperiment(RawSections sections, const std::vector<std::
   return c;
 }
 
-ExperimentConfig LoadExperiment(const std::string& path, const std::vector<std::string>& overrides) {
+ExperimentConfig LoadExperiment(const std::string& path,
+                                const std::vector<std::string>& overrides) {
   RawSections sections;
   for (const auto& e : ReadIni(path)) {
     sections[e.section][e.key] = core::RawValue{e.value, path + ":" + std::to_string(e.line)};

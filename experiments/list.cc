@@ -34,8 +34,8 @@ std::string ListRegistered(const std::string& kind) {
   bool known = kind.empty();
   for (const auto& k : kinds) known = known || k == kind;
   if (!known) {
-    throw std::invalid_argument("unknown kind '" + kind + "' for list; kinds: " +
-                                core::Join(kinds, ", "));
+    throw std::invalid_argument("unknown kind '" + kind +
+                                "' for list; kinds: " + core::Join(kinds, ", "));
   }
   std::ostringstream out;
   if (kind.empty() || kind == "envs") ListOne(out, "envs", envs::EnvRegistry());

@@ -58,8 +58,8 @@ int CmdRun(const std::vector<std::string>& args) {
   po::options_description desc("run options");
   desc.add_options()("config", po::value<std::string>(), "experiment config (INI)")(
       "set", po::value<std::vector<std::string>>()->composing(),
-      "override a key: section.key=value (repeatable)")(
-      "seeds", po::value<std::string>(), "run once per seed, e.g. 1,2,3")(
+      "override a key: section.key=value (repeatable)")("seeds", po::value<std::string>(),
+                                                        "run once per seed, e.g. 1,2,3")(
       "resume", po::value<std::string>(), "continue a run folder or checkpoint");
   po::positional_options_description pos;
   pos.add("config", 1);
@@ -67,8 +67,9 @@ int CmdRun(const std::vector<std::string>& args) {
   if (!Parse(args, desc, pos, vm, "run [CONFIG] [--set section.key=value ...]")) return 0;
   if (vm.count("resume")) {
     if (vm.count("config") || vm.count("set") || vm.count("seeds")) {
-      throw std::invalid_argument("run --resume takes no config, --set or --seeds: a run "
-                                  "resumes with the config it was started with");
+      throw std::invalid_argument(
+          "run --resume takes no config, --set or --seeds: a run "
+          "resumes with the config it was started with");
     }
     experiments::ResumeExperiment(vm["resume"].as<std::string>());
     return 0;

@@ -60,8 +60,8 @@ struct Session {
 
 Session Build(const ExperimentConfig& config, const std::string& dir) {
   Session s{config, dir, nullptr, nullptr, {}, -1};
-  s.env = envs::MakeVectorEnv(config.env_id(), config.env_params,
-                              envs::VectorOptionsFrom(config.env));
+  s.env =
+      envs::MakeVectorEnv(config.env_id(), config.env_params, envs::VectorOptionsFrom(config.env));
   agents::AgentContext ctx;
   ctx.observation_space = s.env->single_observation_space();
   ctx.action_space = s.env->single_action_space();
@@ -102,9 +102,9 @@ RunResult Execute(Session& s, const agents::TrainState* resume) {
   topts.seed = seed;
   topts.checkpoint_every = config.train.Int("checkpoint_every");
   topts.progress = config.train.Bool("progress");
-  const agents::TrainResult train =
-      agents::Train(*s.agent, *s.env, topts, s.metrics,
-                    [&](const agents::TrainState& st) { WriteCheckpoint(s, st); }, resume);
+  const agents::TrainResult train = agents::Train(
+      *s.agent, *s.env, topts, s.metrics,
+      [&](const agents::TrainState& st) { WriteCheckpoint(s, st); }, resume);
   if (s.last_checkpoint != train.final_state.step) WriteCheckpoint(s, train.final_state);
 
   core::Json summary = core::Json::Object();
@@ -121,9 +121,9 @@ RunResult Execute(Session& s, const agents::TrainState* resume) {
   t.Set("env_steps", train.env_steps)
       .Set("episodes", train.episodes)
       .Set("seconds", train.seconds)
-      .Set("steps_per_second",
-           train.seconds > 0 ? (train.env_steps - (resume ? resume->step : 0)) / train.seconds
-                             : 0.0)
+      .Set("steps_per_second", train.seconds > 0
+                                   ? (train.env_steps - (resume ? resume->step : 0)) / train.seconds
+                                   : 0.0)
       .Set("mean_return_last100", train.mean_return_last100);
 
   const int eval_episodes = static_cast<int>(config.eval.Int("episodes"));
@@ -141,8 +141,8 @@ RunResult Execute(Session& s, const agents::TrainState* resume) {
     }
     if (auto* scaler = envs::FindRewardScaler(*eval_env)) scaler->set_training(false);
     const uint64_t eval_seed = seed + static_cast<uint64_t>(config.eval.Int("seed_offset"));
-    const agents::EvalResult eval = agents::Evaluate(*s.agent, *eval_env, eval_episodes,
-                                                     eval_seed, config.eval.Bool("explore"));
+    const agents::EvalResult eval = agents::Evaluate(*s.agent, *eval_env, eval_episodes, eval_seed,
+                                                     config.eval.Bool("explore"));
     for (size_t i = 0; i < eval.returns.size(); ++i) {
       s.metrics.Add("eval/episodes", {{"episode", static_cast<double>(i)},
                                       {"return", eval.returns[i]},

@@ -57,8 +57,8 @@ StepResult CartPole::DoStep(const Array& action) {
   theta_dot = theta_dot + kTau * thetaacc;
   state_ = {x, x_dot, theta, theta_dot};
   StepResult r;
-  r.terminated = x < -kXThreshold || x > kXThreshold || theta < -kThetaThreshold ||
-                 theta > kThetaThreshold;
+  r.terminated =
+      x < -kXThreshold || x > kXThreshold || theta < -kThetaThreshold || theta > kThetaThreshold;
   r.reward = 1.0;  // also on the terminating step, as in Gymnasium
   r.obs = Observation();
   return r;
@@ -84,8 +84,7 @@ double Wrap(double x, double m, double big_m) {
 
 Acrobot::Acrobot() {
   using namespace acrobot;
-  obs_space_ = Space::Box({-1, -1, -1, -1, -kMaxVel1, -kMaxVel2},
-                          {1, 1, 1, 1, kMaxVel1, kMaxVel2});
+  obs_space_ = Space::Box({-1, -1, -1, -1, -kMaxVel1, -kMaxVel2}, {1, 1, 1, 1, kMaxVel1, kMaxVel2});
   act_space_ = Space::Discrete(3);
 }
 
@@ -93,7 +92,7 @@ Array Acrobot::Observation() const {
   const auto& s = state_;
   return {static_cast<float>(std::cos(s[0])), static_cast<float>(std::sin(s[0])),
           static_cast<float>(std::cos(s[1])), static_cast<float>(std::sin(s[1])),
-          static_cast<float>(s[2]), static_cast<float>(s[3])};
+          static_cast<float>(s[2]),           static_cast<float>(s[3])};
 }
 
 ResetResult Acrobot::DoReset(core::Rng& rng) {
@@ -219,11 +218,10 @@ StepResult Pendulum::DoStep(const Array& action) {
   using namespace pendulum;
   const auto [th, thdot] = state_;
   const double u = std::min(std::max(static_cast<double>(action[0]), -kMaxTorque), kMaxTorque);
-  const double costs = AngleNormalize(th) * AngleNormalize(th) + 0.1 * thdot * thdot +
-                       0.001 * (u * u);
+  const double costs =
+      AngleNormalize(th) * AngleNormalize(th) + 0.1 * thdot * thdot + 0.001 * (u * u);
   double newthdot =
-      thdot + (3 * g_ / (2 * kLength) * std::sin(th) + 3.0 / (kMass * kLength * kLength) * u) *
-                  kDt;
+      thdot + (3 * g_ / (2 * kLength) * std::sin(th) + 3.0 / (kMass * kLength * kLength) * u) * kDt;
   newthdot = std::min(std::max(newthdot, -kMaxSpeed), kMaxSpeed);
   const double newth = th + newthdot * kDt;
   state_ = {newth, newthdot};
@@ -240,14 +238,14 @@ namespace linklab::envs {
 void RegisterClassicControl(EnvRegistryType& registry) {
   using namespace classic;
   RegisterEnv(registry, "CartPole-v1",
-              "Gymnasium CartPole-v1: balance a pole on a cart (Discrete(2), +1 per step)", {},
-              500, [](const core::Params&) { return std::make_unique<CartPole>(); });
+              "Gymnasium CartPole-v1: balance a pole on a cart (Discrete(2), +1 per step)", {}, 500,
+              [](const core::Params&) { return std::make_unique<CartPole>(); });
   RegisterEnv(registry, "Acrobot-v1",
-              "Gymnasium Acrobot-v1: swing a two-link arm up (Discrete(3), -1 per step)", {},
-              500, [](const core::Params&) { return std::make_unique<Acrobot>(); });
+              "Gymnasium Acrobot-v1: swing a two-link arm up (Discrete(3), -1 per step)", {}, 500,
+              [](const core::Params&) { return std::make_unique<Acrobot>(); });
   RegisterEnv(registry, "MountainCar-v0",
-              "Gymnasium MountainCar-v0: drive an under-powered car uphill (Discrete(3))", {},
-              200, [](const core::Params&) { return std::make_unique<MountainCar>(); });
+              "Gymnasium MountainCar-v0: drive an under-powered car uphill (Discrete(3))", {}, 200,
+              [](const core::Params&) { return std::make_unique<MountainCar>(); });
   RegisterEnv(registry, "Pendulum-v1",
               "Gymnasium Pendulum-v1: swing up a pendulum with bounded torque (Box(1))",
               {core::DoubleParam("g", 10.0, "gravity (m/s^2)", 0.0, 100.0)}, 200,

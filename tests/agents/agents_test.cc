@@ -19,8 +19,7 @@ struct Built {
 
 // Agent `algo` on env `id` with small budgets so that updates happen within a few thousand
 // steps.
-Built Make(const std::string& algo, const std::string& id, int64_t total_steps,
-           uint64_t seed = 1) {
+Built Make(const std::string& algo, const std::string& id, int64_t total_steps, uint64_t seed = 1) {
   Built s;
   envs::VectorOptions o;
   o.num_envs = 2;
@@ -111,6 +110,31 @@ INSTANTIATE_TEST_SUITE_P(
       return name;
     });
 
+TEST(Ppo, CheckpointOfAnotherShapeIsRefused) {
+  Built a = Make("ppo", "CartPole-v1", 100);
+  const std::string dir = ::testing::TempDir() + "/ppo_shape";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  a.agent->Save(dir);
+  envs::VectorOptions o;
+  auto env = envs::MakeVectorEnv("CartPole-v1", envs::ResolveEnvParams("CartPole-v1", {}, "t"), o);
+  const auto& entry = AgentRegistry().Find("ppo");
+  const core::Params small = core::Params::Resolve(
+      entry.params, {{"hidden_sizes", {"32,32", "x"}}, {"num_steps", {"64", "x"}}}, "[agent]");
+  auto b =
+      entry.make(small, {env->single_observation_space(), env->single_action_space(), 2, 100, 1});
+  try {
+    b->Load(dir);
+    FAIL() << "no error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("is for another model shape: checkpoint has 'mlp 0 "
+                                         "tanh sizes 4 64 64 2', this model has 'mlp 0 tanh "
+                                         "sizes 4 32 32 2'"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(Dqn, RefusesContinuousActionsNamingTheSpace) {
   try {
     Make("dqn", "Pendulum-v1", 100);
@@ -127,9 +151,9 @@ TEST(FixedAgent, ActionMustBeInTheSpace) {
   auto env = envs::MakeVectorEnv("CartPole-v1", envs::ResolveEnvParams("CartPole-v1", {}, "t"), o);
   const auto& entry = AgentRegistry().Find("fixed");
   AgentContext ctx{env->single_observation_space(), env->single_action_space(), 1, 10, 0};
-  EXPECT_THROW(entry.make(core::Params::Resolve(entry.params, {{"action", {"3", "x"}}}, "[agent]"),
-                           ctx),
-               std::invalid_argument);
+  EXPECT_THROW(
+      entry.make(core::Params::Resolve(entry.params, {{"action", {"3", "x"}}}, "[agent]"), ctx),
+      std::invalid_argument);
   auto agent =
       entry.make(core::Params::Resolve(entry.params, {{"action", {"1", "x"}}}, "[agent]"), ctx);
   EXPECT_EQ(agent->Act({0, 0, 0, 0}, 1, true), (envs::Array{1.0f}));

@@ -49,11 +49,11 @@ TEST(Repro, PpoCartPoleLearnsWithin50kSteps) {
 
 // DQN on CartPole-v1 within 50k env steps, with a faster schedule than the reference config.
 TEST(Repro, DqnCartPoleLearnsWithin50kSteps) {
-  const RunResult r = RunShort(
-      "experiments/reference/dqn_cartpole.ini",
-      {"train.total_steps=50000", "experiment.seed=1", "agent.learning_starts=1000",
-       "agent.exploration_fraction=0.2", "agent.learning_rate=0.001",
-       "agent.target_update_interval=250", "agent.train_frequency=4"});
+  const RunResult r =
+      RunShort("experiments/reference/dqn_cartpole.ini",
+               {"train.total_steps=50000", "experiment.seed=1", "agent.learning_starts=1000",
+                "agent.exploration_fraction=0.2", "agent.learning_rate=0.001",
+                "agent.target_update_interval=250", "agent.train_frequency=4"});
   const auto [train, eval] = Returns(r);
   EXPECT_GE(eval, 195.0);
   EXPECT_GE(train, 150.0);

@@ -1,8 +1,8 @@
+#include "agents/torch_nets.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
-
-#include "agents/torch_nets.h"
 
 namespace linklab::agents {
 namespace {
@@ -58,9 +58,9 @@ TEST(ParamSet, CheckpointOfAnotherShapeIsRefusedWithTheDifference) {
     LoadTensors(path, b.Manifest(), {b.flat()});
     FAIL() << "no error";
   } catch (const std::runtime_error& e) {
-    EXPECT_EQ(std::string(e.what()),
-              "checkpoint " + path + " is for another model shape: checkpoint has 'mlp 0 tanh "
-              "sizes 4 64 2', this model has 'mlp 0 tanh sizes 4 32 2'");
+    EXPECT_EQ(std::string(e.what()), "checkpoint " + path +
+                                         " is for another model shape: checkpoint has 'mlp 0 tanh "
+                                         "sizes 4 64 2', this model has 'mlp 0 tanh sizes 4 32 2'");
   }
   // The same shape loads back exactly.
   ParamSet c;

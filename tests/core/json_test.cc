@@ -1,3 +1,5 @@
+#include "core/json.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -5,7 +7,6 @@
 #include <fstream>
 #include <sstream>
 
-#include "core/json.h"
 #include "core/metrics.h"
 
 namespace linklab::core {
@@ -15,8 +16,9 @@ TEST(Json, DumpsNestedValuesInInsertionOrder) {
   Json j = Json::Object();
   j.Set("b", 1).Set("a", "x\"y").Set("list", Json::ArrayOf(std::vector<double>{0.5, 2}));
   j["nested"].Set("flag", true).Set("none", Json());
-  EXPECT_EQ(j.Dump(0), "{\"b\": 1,\"a\": \"x\\\"y\",\"list\": [0.5, 2],\"nested\": "
-                       "{\"flag\": true,\"none\": null}}\n");
+  EXPECT_EQ(j.Dump(0),
+            "{\"b\": 1,\"a\": \"x\\\"y\",\"list\": [0.5, 2],\"nested\": "
+            "{\"flag\": true,\"none\": null}}\n");
 }
 
 TEST(Json, NonFiniteNumbersBecomeNull) {

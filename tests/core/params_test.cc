@@ -1,8 +1,9 @@
+#include "core/params.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 
-#include "core/params.h"
 #include "core/registry.h"
 
 namespace linklab::core {
@@ -35,11 +36,12 @@ TEST(Params, DefaultsFilledIn) {
 }
 
 TEST(Params, GivenValuesParsed) {
-  const Params p = Params::Resolve(
-      Schema(),
-      {{"steps", {"1e3", "x.ini:3"}}, {"lr", {" 0.5 ", "x.ini:4"}}, {"flag", {"yes", "x"}},
-       {"mode", {"b", "x"}}},
-      "[agent]");
+  const Params p = Params::Resolve(Schema(),
+                                   {{"steps", {"1e3", "x.ini:3"}},
+                                    {"lr", {" 0.5 ", "x.ini:4"}},
+                                    {"flag", {"yes", "x"}},
+                                    {"mode", {"b", "x"}}},
+                                   "[agent]");
   EXPECT_EQ(p.Int("steps"), 1000);
   EXPECT_DOUBLE_EQ(p.Double("lr"), 0.5);
   EXPECT_TRUE(p.Bool("flag"));
@@ -47,18 +49,29 @@ TEST(Params, GivenValuesParsed) {
 }
 
 TEST(Params, ErrorsNameOriginKeyAndValue) {
-  EXPECT_EQ(ErrorOf([] { Params::Resolve(Schema(), {{"lr", {"abc", "x.ini:7"}}}, "[agent]"); }),
+  EXPECT_EQ(ErrorOf([] {
+              Params::Resolve(Schema(), {{"lr", {"abc", "x.ini:7"}}}, "[agent]");
+            }),
             "x.ini:7: [agent] lr = 'abc': not a number");
-  EXPECT_EQ(ErrorOf([] { Params::Resolve(Schema(), {{"steps", {"0", "x.ini:2"}}}, "[agent]"); }),
+  EXPECT_EQ(ErrorOf([] {
+              Params::Resolve(Schema(), {{"steps", {"0", "x.ini:2"}}}, "[agent]");
+            }),
             "x.ini:2: [agent] steps = '0': out of range [1, 1000]");
-  EXPECT_EQ(ErrorOf([] { Params::Resolve(Schema(), {{"steps", {"2.5", "x.ini:2"}}}, "[a]"); }),
+  EXPECT_EQ(ErrorOf([] {
+              Params::Resolve(Schema(), {{"steps", {"2.5", "x.ini:2"}}}, "[a]");
+            }),
             "x.ini:2: [a] steps = '2.5': not an integer");
-  EXPECT_EQ(ErrorOf([] { Params::Resolve(Schema(), {{"flag", {"maybe", "x.ini:9"}}}, "[a]"); }),
+  EXPECT_EQ(ErrorOf([] {
+              Params::Resolve(Schema(), {{"flag", {"maybe", "x.ini:9"}}}, "[a]");
+            }),
             "x.ini:9: [a] flag = 'maybe': not a boolean (true/false)");
-  EXPECT_EQ(ErrorOf([] { Params::Resolve(Schema(), {{"mode", {"c", "x.ini:1"}}}, "[a]"); }),
+  EXPECT_EQ(ErrorOf([] {
+              Params::Resolve(Schema(), {{"mode", {"c", "x.ini:1"}}}, "[a]");
+            }),
             "x.ini:1: [a] mode = 'c': must be one of a, b");
-  const std::string unknown =
-      ErrorOf([] { Params::Resolve(Schema(), {{"lrate", {"0.1", "x.ini:5"}}}, "[agent]"); });
+  const std::string unknown = ErrorOf([] {
+    Params::Resolve(Schema(), {{"lrate", {"0.1", "x.ini:5"}}}, "[agent]");
+  });
   EXPECT_EQ(unknown,
             "x.ini:5: [agent] unknown key 'lrate' (value '0.1'); known keys: steps, lr, flag, "
             "mode, free");

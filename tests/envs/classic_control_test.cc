@@ -2,11 +2,11 @@
 // come from a plain-Python transcription of gymnasium/envs/classic_control (float64), kept
 // separate from the C++ port; the first CartPole case is also worked by hand in the comment.
 
+#include "envs/classic/classic_control.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
-
-#include "envs/classic/classic_control.h"
 
 namespace linklab::envs::classic {
 namespace {
@@ -91,8 +91,8 @@ TEST(Acrobot, WrapsAnglesAndTerminatesWithZeroReward) {
   env.Reset(0);
   env.set_state({3.0, 0.1, 5.0, -8.0});  // theta1 passes pi and wraps
   StepResult r = env.Step({1.0f});
-  ExpectState(env.state(), {-2.2826659163683507, -1.4404683456345313, 5.1480232326231796,
-                            -7.2491906348253909});
+  ExpectState(env.state(),
+              {-2.2826659163683507, -1.4404683456345313, 5.1480232326231796, -7.2491906348253909});
   EXPECT_TRUE(r.terminated);
   EXPECT_EQ(r.reward, 0.0);
   // Observation: cos/sin of both angles and the two velocities.

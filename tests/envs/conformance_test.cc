@@ -11,9 +11,7 @@ namespace {
 class EnvConformance : public ::testing::TestWithParam<std::string> {
  protected:
   std::unique_ptr<Env> Make() { return MakeEnv(GetParam()); }
-  int64_t MaxSteps() {
-    return ResolveEnvParams(GetParam(), {}, "test").Int("max_episode_steps");
-  }
+  int64_t MaxSteps() { return ResolveEnvParams(GetParam(), {}, "test").Int("max_episode_steps"); }
 };
 
 // Plays `steps` random steps from Reset(seed) with actions drawn from `action_seed`,
@@ -124,8 +122,7 @@ TEST_P(EnvConformance, StepContractErrors) {
   EXPECT_NO_THROW(env->Step(env->action_space().Sample(rng)));
 }
 
-INSTANTIATE_TEST_SUITE_P(AllRegistered, EnvConformance,
-                         ::testing::ValuesIn(EnvRegistry().Names()),
+INSTANTIATE_TEST_SUITE_P(AllRegistered, EnvConformance, ::testing::ValuesIn(EnvRegistry().Names()),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            std::string name;
                            for (char c : info.param) name += std::isalnum(c) ? c : '_';

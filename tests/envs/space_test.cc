@@ -1,9 +1,9 @@
+#include "envs/space.h"
+
 #include <gtest/gtest.h>
 
 #include <cfloat>
 #include <cmath>
-
-#include "envs/space.h"
 
 namespace linklab::envs {
 namespace {

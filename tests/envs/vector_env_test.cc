@@ -130,9 +130,8 @@ TEST(ProcessVectorEnv, WorkerErrorsComeBackWithTheirType) {
 }
 
 TEST(ProcessVectorEnv, FactoryErrorIsReported) {
-  EXPECT_THROW(ProcessVectorEnv([]() -> std::unique_ptr<Env> {
-                 throw std::runtime_error("no trace file");
-               }, 2),
+  EXPECT_THROW(ProcessVectorEnv(
+                   []() -> std::unique_ptr<Env> { throw std::runtime_error("no trace file"); }, 2),
                std::runtime_error);
 }
 
@@ -156,6 +155,56 @@ TEST(ProcessVectorEnv, DeadWorkerIsReported) {
     FAIL() << "no error";
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("killed by signal 9"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace linklab::envs
+
+namespace linklab::envs {
+namespace {
+
+// An env whose dynamics break: NaN in the observation at step 2, NaN reward at step 3.
+class Broken : public EnvBase {
+ public:
+  const Space& observation_space() const override { return obs_; }
+  const Space& action_space() const override { return act_; }
+
+ protected:
+  ResetResult DoReset(core::Rng&) override {
+    t_ = 0;
+    return {{0.0f, 0.0f}, {}};
+  }
+  StepResult DoStep(const Array&) override {
+    ++t_;
+    StepResult r;
+    r.obs = {0.0f, t_ == 2 ? NAN : 0.0f};
+    r.reward = t_ == 3 ? NAN : 0.0;
+    return r;
+  }
+
+ private:
+  int t_ = 0;
+  Space obs_ = Space::Box(-1.0, 1.0, {2});
+  Space act_ = Space::Discrete(2);
+};
+
+TEST(EnvBase, NonFiniteObservationsAndRewardsAreErrors) {
+  Broken env;
+  env.Reset(0);
+  EXPECT_NO_THROW(env.Step({0}));
+  try {
+    env.Step({0});
+    FAIL() << "no error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "env step produced a non-finite observation element 1: [0, nan]");
+  }
+  try {
+    env.Step({0});
+    FAIL() << "no error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()), "env step produced a non-finite reward (nan)");
   }
 }
 

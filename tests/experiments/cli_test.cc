@@ -47,8 +47,7 @@ TEST(Cli, BadConfigIsOneLineWithExitCode2) {
   std::ofstream(path) << "[agent]\nalgo = random\n[train]\ntotal_steps = 1x\n";
   const Output o = RunCli("run " + path);
   EXPECT_EQ(o.code, 2);
-  EXPECT_EQ(o.text,
-            "linklab: error: " + path + ":4: [train] total_steps = '1x': not an integer\n");
+  EXPECT_EQ(o.text, "linklab: error: " + path + ":4: [train] total_steps = '1x': not an integer\n");
 }
 
 TEST(Cli, MissingFileUnknownCommandAndBadOptions) {
@@ -58,7 +57,8 @@ TEST(Cli, MissingFileUnknownCommandAndBadOptions) {
   EXPECT_NE(o.text.find("/nonexistent/x.ini"), std::string::npos);
   o = RunCli("frobnicate");
   EXPECT_EQ(o.code, 2);
-  EXPECT_EQ(o.text, "linklab: unknown command 'frobnicate'; commands: run, list, bench, version, help\n");
+  EXPECT_EQ(o.text,
+            "linklab: unknown command 'frobnicate'; commands: run, list, bench, version, help\n");
   o = RunCli("bench envs --seconds abc");
   EXPECT_EQ(o.code, 2);
   EXPECT_EQ(Lines(o.text), 1);
@@ -69,8 +69,9 @@ TEST(Cli, MissingFileUnknownCommandAndBadOptions) {
   EXPECT_EQ(o.code, 2);
   o = RunCli("run --set experiment.seed=-4");
   EXPECT_EQ(o.code, 2);
-  EXPECT_EQ(o.text, "linklab: error: --set experiment.seed=-4: [experiment] seed = '-4': out "
-                    "of range [0, inf]\n");
+  EXPECT_EQ(o.text,
+            "linklab: error: --set experiment.seed=-4: [experiment] seed = '-4': out "
+            "of range [0, inf]\n");
 }
 
 TEST(Cli, BenchEnvsWritesJson) {

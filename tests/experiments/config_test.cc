@@ -1,8 +1,8 @@
+#include "experiments/config.h"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
-
-#include "experiments/config.h"
 
 namespace linklab::experiments {
 namespace {

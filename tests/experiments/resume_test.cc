@@ -42,9 +42,9 @@ TEST_P(Resume, ContinuesExactly) {
   const std::string out = ::testing::TempDir() + "/resume_" + name;
   fs::remove_all(out);
   std::vector<std::string> sets = GetParam();
-  sets.insert(sets.end(), {"experiment.output=" + out, "train.progress=false",
-                           "train.total_steps=6000", "train.checkpoint_every=3000",
-                           "eval.episodes=3"});
+  sets.insert(sets.end(),
+              {"experiment.output=" + out, "train.progress=false", "train.total_steps=6000",
+               "train.checkpoint_every=3000", "eval.episodes=3"});
   const RunResult full = RunExperiment(ResolveExperiment({}, sets, ""));
   const core::MetricsLog full_metrics = datasets::ReadMetrics(full.dir + "/metrics.h5");
   const std::string last = full.dir + "/checkpoints/step_6000";

@@ -1,3 +1,5 @@
+#include "experiments/run.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -5,7 +7,6 @@
 #include <sstream>
 
 #include "datasets/metrics_file.h"
-#include "experiments/run.h"
 
 namespace linklab::experiments {
 namespace {
@@ -28,8 +29,9 @@ std::string FreshOutput(const std::string& name) {
 TEST(RunExperiment, WritesConfigMetricsAndSummary) {
   const std::string out = FreshOutput("basic");
   const ExperimentConfig c = ResolveExperiment(
-      {}, {"experiment.output=" + out, "experiment.name=t", "experiment.seed=5",
-           "train.total_steps=3000", "train.progress=false", "eval.episodes=4", "env.num_envs=2"},
+      {},
+      {"experiment.output=" + out, "experiment.name=t", "experiment.seed=5",
+       "train.total_steps=3000", "train.progress=false", "eval.episodes=4", "env.num_envs=2"},
       "");
   const RunResult r = RunExperiment(c);
   EXPECT_TRUE(fs::exists(r.dir + "/config.ini"));
@@ -58,10 +60,11 @@ TEST(RunExperiment, WritesConfigMetricsAndSummary) {
 
 TEST(RunExperiment, SameSeedSameResultsAndNoOverwrite) {
   const std::string out = FreshOutput("repeat");
-  const ExperimentConfig c = ResolveExperiment(
-      {}, {"experiment.output=" + out, "experiment.name=t", "train.total_steps=2000",
-           "train.progress=false", "eval.episodes=3"},
-      "");
+  const ExperimentConfig c =
+      ResolveExperiment({},
+                        {"experiment.output=" + out, "experiment.name=t", "train.total_steps=2000",
+                         "train.progress=false", "eval.episodes=3"},
+                        "");
   const RunResult a = RunExperiment(c);
   const RunResult b = RunExperiment(c);
   EXPECT_NE(a.dir, b.dir);
