@@ -1,0 +1,62 @@
+#pragma once
+// An ns-3 queue disc with Linux HTB semantics (one level of leaf classes under a root that
+// holds the link rate), classified by DSCP into application classes. Included only by sim/
+// sources (ns-3 headers).
+//
+// Each leaf class has a guaranteed rate, a ceiling, a priority and a FIFO. Rate tokens refill
+// at `rate` up to a burst, ceiling tokens at `ceil` up to a cburst (Linux defaults: a burst of
+// one millisecond at the rate plus one MTU). Dequeue, as in Linux: first the classes within
+// their own rate ("green"), lowest prio first, deficit round robin (quantum = rate / 10 bytes
+// per second, clamped to [1000, 200000] bytes) among equal prio; then classes over their rate
+// but under their ceiling ("yellow") that can borrow from the root's tokens, in the same order.
+// When packets wait but no class may send, a timer restarts the queue disc at the earliest time
+// one could. Configure() may be called at any time; class token levels are kept (clamped).
+
+#include "ns3/event-id.h"
+#include "ns3/nstime.h"
+#include "ns3/queue-disc.h"
+#include "sim/shaping.h"
+
+#include <array>
+#include <deque>
+
+namespace linklab::sim {
+
+class HtbQueueDisc : public ns3::QueueDisc {
+ public:
+  static ns3::TypeId GetTypeId();
+  HtbQueueDisc();
+  ~HtbQueueDisc() override;
+
+  // Applies `config` (validated; throws std::invalid_argument) now.
+  void Configure(const HtbConfig& config);
+  const HtbConfig& config() const { return config_; }
+
+  // Cumulative counters of one application class's HTB class (zeros for classes not
+  // configured).
+  struct ClassStats {
+    uint64_t enqueued_bytes = 0, enqueued_packets = 0;
+    uint64_t sent_bytes = 0, sent_packets = 0;
+    uint64_t dropped_packets = 0;
+    uint64_t backlog_bytes = 0, backlog_packets = 0;
+    uint64_t borrowed_bytes = 0;  // sent while over the class's own rate
+  };
+  ClassStats GetClassStats(AppClass c) const;
+
+ private:
+  bool DoEnqueue(ns3::Ptr<ns3::QueueDiscItem> item) override;
+  ns3::Ptr<ns3::QueueDiscItem> DoDequeue() override;
+  bool CheckConfig() override;
+  void InitializeParams() override;
+  void DoDispose() override;
+
+  struct ClassState;  // defined in the .cc
+  HtbConfig config_;
+  std::vector<ClassState*> classes_;  // owned; index = position in config_.classes
+  std::array<int, kNumAppClasses> index_of_{};  // app class -> classes_ index (-1: default)
+  double root_tokens_ = 0.0;  // bytes
+  ns3::Time last_update_;
+  ns3::EventId watchdog_;
+};
+
+}  // namespace linklab::sim

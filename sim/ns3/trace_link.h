@@ -1,0 +1,47 @@
+#pragma once
+// A point-to-point link whose service in each direction follows a CapacityProcess (mahimahi
+// traces, throughput logs, Markov or diurnal capacity), with a propagation delay, a drop-tail
+// device buffer (the per-user buffer of a cellular base station or modem) and random loss on
+// the wire. ns-3 internals: included only by sim/ sources.
+//
+// Service follows sim/capacity.h exactly: the device keeps a byte position c in the capacity
+// process; a packet of s bytes starting service finishes at TimeOf(c + s) and arrives at the
+// peer `delay` later; an idle link's unused capacity is lost (c = max(c, B(now))).
+//
+// Trace sources (same names and signatures as PointToPointNetDevice, so probes treat both
+// alike): "MacTx" (packet accepted for sending), "MacTxDrop" (device buffer full),
+// "PhyRxDrop" (lost on the wire, at the receiver), "MacRx" (delivered to the receiver's
+// stack). Packets carry their IPv4 header at these points. The device supports queue discs
+// above it through NetDeviceQueueInterface flow control (stop when its buffer is full, wake
+// when there is room), like PointToPointNetDevice.
+
+#include <memory>
+
+#include "ns3/net-device-container.h"
+#include "ns3/node.h"
+#include "sim/capacity.h"
+
+namespace linklab::sim {
+
+struct TraceLinkDirection {
+  std::shared_ptr<CapacityProcess> capacity;
+  double delay_s = 0.01;          // one-way propagation delay
+  uint32_t buffer_packets = 100;  // device queue limit (drop-tail)
+  double loss_rate = 0.0;         // probability that a packet is lost on the wire
+};
+
+class TraceLinkHelper {
+ public:
+  // Connects a and b; a->b follows `ab`, b->a follows `ba`. Random loss draws from linklab's
+  // own generator seeded with `seed` (deterministic). Device 0 is on a, device 1 on b.
+  static ns3::NetDeviceContainer Install(ns3::Ptr<ns3::Node> a, ns3::Ptr<ns3::Node> b,
+                                         const TraceLinkDirection& ab,
+                                         const TraceLinkDirection& ba, uint64_t seed);
+  // The capacity process a device sends with (for the probes' capacity_mbps).
+  static CapacityProcess* CapacityOf(ns3::Ptr<ns3::NetDevice> device);
+  // Bytes and packets in the device buffer now (including a packet being sent).
+  static uint32_t BacklogBytes(ns3::Ptr<ns3::NetDevice> device);
+  static uint32_t BacklogPackets(ns3::Ptr<ns3::NetDevice> device);
+};
+
+}  // namespace linklab::sim

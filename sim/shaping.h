@@ -1,0 +1,30 @@
+#pragma once
+// Shaping commands with Linux HTB semantics (DESIGN.md contract 4): one class per application
+// class with a guaranteed rate, a ceiling it may borrow up to, and a priority (0 first). The
+// sim applies them to its HTB queue disc; the live runner applies them with tc.
+
+#include <string>
+#include <vector>
+
+#include "sim/app_class.h"
+
+namespace linklab::sim {
+
+struct HtbClassConfig {
+  AppClass app_class = AppClass::kOther;
+  double rate_bps = 1e6;  // guaranteed rate
+  double ceil_bps = 1e6;  // may borrow up to this (>= rate); ceil == rate: no borrowing
+  int prio = 0;           // 0..7, lower is served (and lends) first
+};
+
+struct HtbConfig {
+  double link_rate_bps = 10e6;  // the root class: total rate shared by the children
+  std::vector<HtbClassConfig> classes;
+  AppClass default_class = AppClass::kOther;  // where unclassified packets go
+  int class_queue_packets = 1000;             // each class's FIFO limit
+  // Throws std::invalid_argument naming the offending class and value (rate <= 0, ceil < rate,
+  // prio outside 0..7, a class twice, no class for the default).
+  void Validate() const;
+};
+
+}  // namespace linklab::sim

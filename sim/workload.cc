@@ -1,0 +1,59 @@
+#include "sim/workload.h"
+
+#include <stdexcept>
+
+#include "core/text.h"
+
+namespace linklab::sim {
+
+void CheckTcpVariant(const std::string& name, const std::string& what) {
+  if (name == "newreno" || name == "cubic" || name == "bbr") return;
+  throw std::invalid_argument(what + " = '" + name +
+                              "': unknown TCP variant; variants: newreno, cubic, bbr");
+}
+
+std::vector<WorkloadItem> ParseWorkload(const std::string& spec, const std::string& default_tcp,
+                                        const std::string& what) {
+  std::vector<WorkloadItem> out;
+  if (core::Trim(spec).empty()) return out;
+  for (const std::string& raw : core::Split(spec, ',')) {
+    std::string item = core::Trim(raw);
+    const std::string where = what + " item '" + item + "'";
+    WorkloadItem w;
+    w.tcp = default_tcp;
+    const size_t slash = item.find('/');
+    if (slash != std::string::npos) {
+      w.direction = core::Trim(item.substr(slash + 1));
+      item = item.substr(0, slash);
+      if (w.direction != "down" && w.direction != "up") {
+        throw std::invalid_argument(where + ": direction '" + w.direction +
+                                    "' must be down or up");
+      }
+    }
+    const size_t at = item.find('@');
+    if (at != std::string::npos) {
+      w.tcp = core::Trim(item.substr(at + 1));
+      item = item.substr(0, at);
+    }
+    CheckTcpVariant(w.tcp, where + " tcp");
+    const size_t star = item.find('*');
+    if (star != std::string::npos) {
+      const int64_t n = core::ParseInt(item.substr(star + 1), where + " count");
+      if (n < 1 || n > 10000) {
+        throw std::invalid_argument(where + ": count " + std::to_string(n) +
+                                    " must be in [1, 10000]");
+      }
+      w.count = static_cast<int>(n);
+      item = item.substr(0, star);
+    }
+    w.app_class = ParseAppClass(core::Trim(item), where + " class");
+    if (w.app_class == AppClass::kCross || w.app_class == AppClass::kOther) {
+      throw std::invalid_argument(where + ": class '" + core::Trim(item) +
+                                  "' is not a workload; use bulk, video, gaming or web");
+    }
+    out.push_back(w);
+  }
+  return out;
+}
+
+}  // namespace linklab::sim

@@ -1,0 +1,68 @@
+#pragma once
+// Workload specs (ns-3-free): which applications run, how many, over which TCP variant and in
+// which direction, and the counters they report.
+//
+// Grammar: comma-separated items `class[*count][@tcp][/direction]`, e.g.
+//   "bulk*2@bbr,video,gaming,web/up"
+// class: bulk | video | gaming | web; count >= 1 (default 1); tcp: newreno | cubic | bbr
+// (default: the scenario's `tcp`); direction: down (server to client, default) | up.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sim/app_class.h"
+
+namespace linklab::sim {
+
+struct WorkloadItem {
+  AppClass app_class = AppClass::kBulk;
+  int count = 1;
+  std::string tcp;               // "" = the scenario default
+  std::string direction = "down";
+};
+
+// Throws std::invalid_argument naming `what`, the item and the problem.
+std::vector<WorkloadItem> ParseWorkload(const std::string& spec, const std::string& default_tcp,
+                                        const std::string& what);
+// Checks a TCP variant name (newreno, cubic, bbr); throws std::invalid_argument naming `what`.
+void CheckTcpVariant(const std::string& name, const std::string& what);
+
+// Parameters of the application models.
+struct WorkloadOptions {
+  // Video: segments over a bitrate ladder, a rate-based ABR (highest bitrate below 0.9 x the
+  // harmonic mean throughput of the last 5 segments, dropping to the lowest when the buffer
+  // is under one segment), playback starts after one segment, at most max_buffer_s buffered.
+  std::vector<double> video_ladder_kbps = {300, 750, 1200, 1850, 2850, 4300};
+  double video_segment_s = 4.0;
+  double video_max_buffer_s = 30.0;
+  // Gaming: UDP both ways at `game_hz`, client updates of game_up_bytes, server state of
+  // game_down_bytes; the client echoes timestamps so RTT is measured.
+  double game_hz = 60.0;
+  int game_up_bytes = 120;
+  int game_down_bytes = 300;
+  // Web: pages of lognormal size (median web_median_kb, sigma web_sigma), each fetched over a
+  // new TCP connection, exponential think time between pages.
+  double web_median_kb = 300.0;
+  double web_sigma = 1.2;
+  double web_think_s = 3.0;
+  // Bulk: an endless transfer (0) or bulk_bytes then stop.
+  uint64_t bulk_bytes = 0;
+};
+
+// Cumulative counters of one (link direction, class), written by the applications; probes
+// difference them per interval and drain `rtt_ms`.
+struct AppCounters {
+  uint64_t rx_bytes = 0;          // application bytes received
+  std::vector<double> rtt_ms;     // transport RTT samples since the last drain
+  double video_bitrate_kbps_sum = 0.0;
+  uint64_t video_segments = 0;
+  double video_stall_s = 0.0;     // cumulative rebuffering time
+  double video_buffer_s = 0.0;    // current playback buffer
+  double web_fct_ms_sum = 0.0;
+  uint64_t web_flows_done = 0;
+  uint64_t game_sent = 0;         // game packets sent toward this direction's receiver
+  uint64_t game_received = 0;
+};
+
+}  // namespace linklab::sim
