@@ -1,12 +1,13 @@
 #include "sim/capacity.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
-#include <sys/stat.h>
 
 #include "core/rng.h"
 #include "core/text.h"
@@ -31,9 +32,7 @@ class Constant : public CapacityProcess {
   }
   double Cumulative(double t) override { return bytes_per_s_ * std::max(0.0, t); }
   double TimeOf(double bytes) override { return std::max(0.0, bytes) / bytes_per_s_; }
-  std::string Describe() const override {
-    return "constant " + Mbps(bytes_per_s_ * 8) + " Mbit/s";
-  }
+  std::string Describe() const override { return "constant " + Mbps(bytes_per_s_ * 8) + " Mbit/s"; }
 
  private:
   double bytes_per_s_;
@@ -53,8 +52,9 @@ class Mahimahi : public CapacityProcess {
     if (ms_.front() < 0) throw std::invalid_argument(name_ + ": negative timestamp");
     period_ms_ = ms_.back();
     if (period_ms_ <= 0) {
-      throw std::invalid_argument(name_ + ": zero capacity (the trace's last timestamp is 0, so "
-                                          "it has no duration)");
+      throw std::invalid_argument(name_ +
+                                  ": zero capacity (the trace's last timestamp is 0, so "
+                                  "it has no duration)");
     }
   }
   double Cumulative(double t_s) override {
@@ -62,9 +62,9 @@ class Mahimahi : public CapacityProcess {
     const double t_ms = t_s * 1000.0;
     const double loops = std::floor(t_ms / period_ms_);
     const double rem = t_ms - loops * period_ms_;
-    const size_t within = std::upper_bound(ms_.begin(), ms_.end(), rem,
-                                           [](double v, int64_t x) { return v < x; }) -
-                          ms_.begin();
+    const size_t within =
+        std::upper_bound(ms_.begin(), ms_.end(), rem, [](double v, int64_t x) { return v < x; }) -
+        ms_.begin();
     return kMahimahiOpportunityBytes * (loops * ms_.size() + within);
   }
   double TimeOf(double bytes) override {
@@ -127,8 +127,8 @@ class Piecewise : public CapacityProcess {
     const double loops = std::floor(t / period_);
     const double rem = t - loops * period_;
     const size_t i = std::upper_bound(starts_.begin(), starts_.end(), rem) - starts_.begin() - 1;
-    return loops * total_ + prefix_[i] + rates_[std::min(i, rates_.size() - 1)] *
-                                              (rem - starts_[i]);
+    return loops * total_ + prefix_[i] +
+           rates_[std::min(i, rates_.size() - 1)] * (rem - starts_[i]);
   }
   double TimeOf(double bytes) override {
     if (bytes <= 0) return 0.0;
@@ -173,8 +173,10 @@ class Generated : public CapacityProcess {
     size_t lo = 0, hi = starts_.size() - 1;
     while (lo < hi) {
       const size_t mid = (lo + hi) / 2;
-      if (prefix_[mid] + rates_[mid] * durations_[mid] >= bytes) hi = mid;
-      else lo = mid + 1;
+      if (prefix_[mid] + rates_[mid] * durations_[mid] >= bytes)
+        hi = mid;
+      else
+        lo = mid + 1;
     }
     return starts_[lo] + (bytes - prefix_[lo]) / rates_[lo];
   }
@@ -203,8 +205,8 @@ class Markov : public Generated {
                                   core::FormatDouble(o.min_mbps) + " and " +
                                   core::FormatDouble(o.max_mbps));
     }
-    if (o.num_states < 1 || !(o.mean_hold_s > 0) || !(o.mean_outage_s > 0) ||
-        o.outage_prob < 0 || o.outage_prob > 1) {
+    if (o.num_states < 1 || !(o.mean_hold_s > 0) || !(o.mean_outage_s > 0) || o.outage_prob < 0 ||
+        o.outage_prob > 1) {
       throw std::invalid_argument("markov capacity: bad states, holding time or outage settings");
     }
     for (int i = 0; i < o.num_states; ++i) {
@@ -237,8 +239,9 @@ class Diurnal : public Generated {
  public:
   Diurnal(const DiurnalCapacityOptions& o, uint64_t seed) : o_(o), rng_(seed) {
     if (!(o.base_mbps > 0) || !(o.step_s > 0) || o.depth < 0 || o.depth >= 1) {
-      throw std::invalid_argument("diurnal capacity: need base_mbps > 0, step_s > 0 and depth in "
-                                  "[0, 1)");
+      throw std::invalid_argument(
+          "diurnal capacity: need base_mbps > 0, step_s > 0 and depth in "
+          "[0, 1)");
     }
   }
   // The daily factor at hour `h` (0..24) of day `day` (0 = Monday).
@@ -258,8 +261,8 @@ class Diurnal : public Generated {
     const double mid_s = (steps_ + 0.5) * o_.step_s;
     const double hours = o_.start_hour + mid_s / 3600.0;
     const int day = (o_.start_day + static_cast<int>(std::floor(hours / 24.0))) % 7;
-    const double factor = Profile(o_, std::fmod(hours, 24.0), day) *
-                          std::max(0.01, 1.0 + o_.noise * rng_.Normal());
+    const double factor =
+        Profile(o_, std::fmod(hours, 24.0), day) * std::max(0.01, 1.0 + o_.noise * rng_.Normal());
     Append(o_.step_s, o_.base_mbps * 1e6 * factor);
     ++steps_;
   }
@@ -361,8 +364,7 @@ std::unique_ptr<CapacityProcess> LoadTraceCapacity(const std::string& path,
     std::string a, b, extra;
     fields >> a >> b >> extra;
     if (b.empty() || !extra.empty()) {
-      throw std::invalid_argument(where + ": '" + text +
-                                  "' is not '<time s> <throughput Mbit/s>'");
+      throw std::invalid_argument(where + ": '" + text + "' is not '<time s> <throughput Mbit/s>'");
     }
     const double t = core::ParseDouble(a, where + " time");
     const double r = core::ParseDouble(b, where + " throughput");

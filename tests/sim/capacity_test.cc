@@ -1,10 +1,11 @@
+#include "sim/capacity.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <fstream>
 
 #include "core/rng.h"
-#include "sim/capacity.h"
 
 namespace linklab::sim {
 namespace {
@@ -114,8 +115,7 @@ TEST(TraceFiles, BadFilesNameFileAndLine) {
   EXPECT_EQ(ErrorOf([&] { LoadTraceCapacity(pneg); }), pneg + ":2: negative throughput -2");
   EXPECT_EQ(ErrorOf([&] { LoadTraceCapacity("/nonexistent/x.down"); }),
             "cannot read trace file '/nonexistent/x.down'");
-  EXPECT_NE(ErrorOf([&] { FindTrace("no-such-trace.down"); }).find("not found"),
-            std::string::npos);
+  EXPECT_NE(ErrorOf([&] { FindTrace("no-such-trace.down"); }).find("not found"), std::string::npos);
 }
 
 TEST(Markov, DeterministicWithinRangeAndWithOutages) {
