@@ -12,13 +12,13 @@
 // When packets wait but no class may send, a timer restarts the queue disc at the earliest time
 // one could. Configure() may be called at any time; class token levels are kept (clamped).
 
+#include <array>
+#include <deque>
+
 #include "ns3/event-id.h"
 #include "ns3/nstime.h"
 #include "ns3/queue-disc.h"
 #include "sim/shaping.h"
-
-#include <array>
-#include <deque>
 
 namespace linklab::sim {
 
@@ -44,18 +44,36 @@ class HtbQueueDisc : public ns3::QueueDisc {
   ClassStats GetClassStats(AppClass c) const;
 
  private:
+  // Each application class has a FIFO child queue disc (so the base class's statistics and
+  // drop traces cover it) and its token buckets; unconfigured classes hold no packets.
+  struct ClassState {
+    bool active = false;
+    HtbClassConfig config;
+    double tokens = 0.0, ctokens = 0.0;  // bytes; the rate bucket goes negative when borrowing
+    double burst = 0.0, cburst = 0.0;    // bytes
+    double quantum = 0.0, deficit = 0.0;
+    uint64_t borrowed_bytes = 0;
+  };
+
   bool DoEnqueue(ns3::Ptr<ns3::QueueDiscItem> item) override;
   ns3::Ptr<ns3::QueueDiscItem> DoDequeue() override;
   bool CheckConfig() override;
   void InitializeParams() override;
   void DoDispose() override;
 
-  struct ClassState;  // defined in the .cc
+  int ClassIndexOf(ns3::Ptr<const ns3::QueueDiscItem> item) const;
+  void Refill();
+  // The next backlogged class allowed to send in this pass (green: within its rate; else
+  // yellow: borrowing within its ceil and the root's tokens), by prio then round robin.
+  int Pick(bool borrowing);
+  void ScheduleWakeUp();
+
   HtbConfig config_;
-  std::vector<ClassState*> classes_;  // owned; index = position in config_.classes
-  std::array<int, kNumAppClasses> index_of_{};  // app class -> classes_ index (-1: default)
-  double root_tokens_ = 0.0;  // bytes
-  ns3::Time last_update_;
+  bool configured_ = false;
+  std::array<ClassState, kNumAppClasses> classes_;
+  std::array<int, 8> next_in_prio_{};  // round-robin position per prio
+  double root_tokens_ = 0.0, root_burst_ = 0.0;
+  ns3::Time last_refill_;
   ns3::EventId watchdog_;
 };
 
