@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <stdexcept>
 
 #include "ns3/fifo-queue-disc.h"
 #include "ns3/ipv4-queue-disc-item.h"
@@ -14,10 +13,16 @@ namespace linklab::sim {
 
 namespace {
 constexpr double kMtuBytes = 1600.0;   // the MTU term of Linux's default burst
-constexpr double kBurstTimeS = 0.001;  // ... plus one timer tick of rate (1 ms)
-constexpr double kR2q = 10.0;          // quantum = rate (bytes/s) / r2q
-constexpr double kMinQuantum = 1000.0, kMaxQuantum = 200000.0;
+constexpr double kBurstTimeS = 0.001;  // ... plus one millisecond at the rate
+constexpr double kR2q = 10.0;          // quantum = rate (bytes/s) / r2q, as Linux's default
+constexpr double kMinQuantumBytes = 1000.0, kMaxQuantumBytes = 200000.0;
+constexpr int kNumPrios = 8;
+constexpr const char* kClassRemovedDrop = "HTB class removed by Configure";
+
+double BurstBytes(double rate_bps) { return rate_bps / 8.0 * kBurstTimeS + kMtuBytes; }
 }  // namespace
+
+NS_OBJECT_ENSURE_REGISTERED(HtbQueueDisc);
 
 ns3::TypeId HtbQueueDisc::GetTypeId() {
   static ns3::TypeId tid = ns3::TypeId("linklab::sim::HtbQueueDisc")
@@ -33,61 +38,58 @@ HtbQueueDisc::~HtbQueueDisc() = default;
 
 void HtbQueueDisc::Configure(const HtbConfig& config) {
   config.Validate();
-  if (configured_) Refill();
+  if (configured_) Refill();  // bank the tokens earned under the old rates
   for (int c = 0; c < kNumAppClasses; ++c) {
     ClassState& s = classes_[c];
-    const bool was_active = s.active;
-    s.active = false;
-    for (const HtbClassConfig& cc : config.classes) {
-      if (static_cast<int>(cc.app_class) != c) continue;
-      s.active = true;
-      s.config = cc;
-      s.burst = cc.rate_bps / 8.0 * kBurstTimeS + kMtuBytes;
-      s.cburst = cc.ceil_bps / 8.0 * kBurstTimeS + kMtuBytes;
-      s.quantum = std::clamp(cc.rate_bps / 8.0 / kR2q, kMinQuantum, kMaxQuantum);
-      // New classes start with full buckets; existing ones keep theirs, clamped.
-      s.tokens = was_active ? std::min(s.tokens, s.burst) : s.burst;
-      s.ctokens = was_active ? std::min(s.ctokens, s.cburst) : s.cburst;
+    const auto it =
+        std::find_if(config.classes.begin(), config.classes.end(),
+                     [c](const HtbClassConfig& cc) { return static_cast<int>(cc.app_class) == c; });
+    if (it == config.classes.end()) {
+      s.active = false;
+      s.deficit = 0.0;
+      continue;
     }
-    if (!s.active) s.deficit = 0.0;
+    s.config = *it;
+    s.burst = BurstBytes(it->rate_bps);
+    s.cburst = BurstBytes(it->ceil_bps);
+    s.quantum = std::clamp(it->rate_bps / 8.0 / kR2q, kMinQuantumBytes, kMaxQuantumBytes);
+    // New classes start with full buckets; existing ones keep theirs, clamped to the new depth.
+    s.tokens = s.active ? std::min(s.tokens, s.burst) : s.burst;
+    s.ctokens = s.active ? std::min(s.ctokens, s.cburst) : s.cburst;
+    s.active = true;
   }
-  root_burst_ = config.link_rate_bps / 8.0 * kBurstTimeS + kMtuBytes;
+  root_burst_ = BurstBytes(config.link_rate_bps);
   root_tokens_ = configured_ ? std::min(root_tokens_, root_burst_) : root_burst_;
   config_ = config;
   configured_ = true;
-  if (GetNQueueDiscClasses() == kNumAppClasses) {
-    for (int c = 0; c < kNumAppClasses; ++c) {
-      ns3::Ptr<ns3::QueueDisc> child = GetQueueDiscClass(c)->GetQueueDisc();
-      child->SetMaxSize(ns3::QueueSize(ns3::QueueSizeUnit::PACKETS, config.class_queue_packets));
-      // Packets of a class that is no longer configured are dropped.
-      while (!classes_[c].active && child->GetNPackets() > 0) {
-        ns3::Ptr<ns3::QueueDiscItem> item = child->Dequeue();
-        DropAfterDequeue(item, "class removed");
-      }
+
+  if (GetNQueueDiscClasses() != kNumAppClasses) return;  // not initialized yet
+  for (int c = 0; c < kNumAppClasses; ++c) {
+    Fifo(c)->SetMaxSize(ns3::QueueSize(ns3::QueueSizeUnit::PACKETS, config.class_queue_packets));
+    while (!classes_[c].active && Fifo(c)->GetNPackets() > 0) {
+      DropAfterDequeue(Fifo(c)->Dequeue(), kClassRemovedDrop);
+      ++classes_[c].stats.dropped_packets;
     }
-    // New rates may let a waiting packet go now.
-    if (watchdog_.IsRunning()) {
-      watchdog_.Cancel();
-      Run();
-    }
+  }
+  // Packets waiting for the timer may be allowed to go now.
+  if (watchdog_.IsRunning()) {
+    watchdog_.Cancel();
+    Run();
   }
 }
 
 HtbQueueDisc::ClassStats HtbQueueDisc::GetClassStats(AppClass c) const {
-  ClassStats out;
   const int i = static_cast<int>(c);
-  if (GetNQueueDiscClasses() != kNumAppClasses) return out;
-  ns3::Ptr<ns3::QueueDisc> child = GetQueueDiscClass(i)->GetQueueDisc();
-  const ns3::QueueDisc::Stats& st = child->GetStats();
-  out.enqueued_packets = st.nTotalEnqueuedPackets;
-  out.enqueued_bytes = st.nTotalEnqueuedBytes;
-  out.sent_packets = st.nTotalDequeuedPackets;
-  out.sent_bytes = st.nTotalDequeuedBytes;
-  out.dropped_packets = st.nTotalDroppedPackets;
-  out.backlog_packets = child->GetNPackets();
-  out.backlog_bytes = child->GetNBytes();
-  out.borrowed_bytes = classes_[i].borrowed_bytes;
+  ClassStats out = classes_[i].stats;
+  if (GetNQueueDiscClasses() == kNumAppClasses) {
+    out.backlog_packets = Fifo(i)->GetNPackets();
+    out.backlog_bytes = Fifo(i)->GetNBytes();
+  }
   return out;
+}
+
+ns3::Ptr<ns3::QueueDisc> HtbQueueDisc::Fifo(int c) const {
+  return GetQueueDiscClass(c)->GetQueueDisc();
 }
 
 int HtbQueueDisc::ClassIndexOf(ns3::Ptr<const ns3::QueueDiscItem> item) const {
@@ -100,97 +102,106 @@ int HtbQueueDisc::ClassIndexOf(ns3::Ptr<const ns3::QueueDiscItem> item) const {
 }
 
 bool HtbQueueDisc::DoEnqueue(ns3::Ptr<ns3::QueueDiscItem> item) {
-  // A full class queue drops in the child, which reports to this queue disc's drop traces.
-  return GetQueueDiscClass(ClassIndexOf(item))->GetQueueDisc()->Enqueue(item);
+  const int c = ClassIndexOf(item);
+  ClassStats& stats = classes_[c].stats;
+  const uint32_t size = item->GetSize();
+  // A full FIFO drops the packet itself, through this queue disc's drop statistics and traces.
+  if (!Fifo(c)->Enqueue(item)) {
+    ++stats.dropped_packets;
+    return false;
+  }
+  ++stats.enqueued_packets;
+  stats.enqueued_bytes += size;
+  return true;
 }
 
 void HtbQueueDisc::Refill() {
   const ns3::Time now = ns3::Simulator::Now();
-  const double dt = (now - last_refill_).GetSeconds();
+  const double dt_s = (now - last_refill_).GetSeconds();
   last_refill_ = now;
-  if (dt <= 0) return;
+  if (dt_s <= 0) return;
   for (ClassState& s : classes_) {
     if (!s.active) continue;
-    s.tokens = std::min(s.burst, s.tokens + s.config.rate_bps / 8.0 * dt);
-    s.ctokens = std::min(s.cburst, s.ctokens + s.config.ceil_bps / 8.0 * dt);
+    s.tokens = std::min(s.burst, s.tokens + s.config.rate_bps / 8.0 * dt_s);
+    s.ctokens = std::min(s.cburst, s.ctokens + s.config.ceil_bps / 8.0 * dt_s);
   }
-  root_tokens_ = std::min(root_burst_, root_tokens_ + config_.link_rate_bps / 8.0 * dt);
+  root_tokens_ = std::min(root_burst_, root_tokens_ + config_.link_rate_bps / 8.0 * dt_s);
+}
+
+uint32_t HtbQueueDisc::SendableSize(int c, bool borrowing) {
+  const ClassState& s = classes_[c];
+  if (!s.active) return 0;
+  ns3::Ptr<const ns3::QueueDiscItem> head = Fifo(c)->Peek();
+  if (!head) return 0;
+  const uint32_t size = head->GetSize();
+  const bool ok = borrowing ? s.ctokens >= size && root_tokens_ >= size : s.tokens >= size;
+  return ok ? size : 0;
 }
 
 int HtbQueueDisc::Pick(bool borrowing) {
-  for (int prio = 0; prio < 8; ++prio) {
-    // Classes of this prio that may send their head packet now.
-    std::array<int, kNumAppClasses> ready;
-    int n = 0;
+  for (int prio = 0; prio < kNumPrios; ++prio) {
+    bool any = false;
     for (int c = 0; c < kNumAppClasses; ++c) {
-      const ClassState& s = classes_[c];
-      if (!s.active || s.config.prio != prio) continue;
-      ns3::Ptr<const ns3::QueueDiscItem> head = GetQueueDiscClass(c)->GetQueueDisc()->Peek();
-      if (!head) continue;
-      const double size = head->GetSize();
-      const bool ok = borrowing ? s.ctokens >= size && root_tokens_ >= size : s.tokens >= size;
-      if (ok) ready[n++] = c;
+      any = any || (classes_[c].config.prio == prio && SendableSize(c, borrowing) > 0);
     }
-    if (n == 0) continue;
-    if (n == 1) return ready[0];
-    // Deficit round robin among them, from where the last turn stopped.
-    for (;;) {
-      for (int k = 0; k < n; ++k) {
-        const int c = ready[(next_in_prio_[prio] + k) % n];
-        ClassState& s = classes_[c];
-        const double size = GetQueueDiscClass(c)->GetQueueDisc()->Peek()->GetSize();
-        if (s.deficit >= size) {
-          next_in_prio_[prio] = (next_in_prio_[prio] + k) % n;
-          return c;
-        }
-        s.deficit += s.quantum;
-      }
+    if (!any) continue;
+    // Deficit round robin: the class whose turn it is sends while its deficit covers its head
+    // packet; otherwise it earns a quantum and the turn passes on.
+    for (int& c = turn_[prio];; c = (c + 1) % kNumAppClasses) {
+      if (classes_[c].config.prio != prio) continue;
+      const uint32_t size = SendableSize(c, borrowing);
+      if (size == 0) continue;
+      if (classes_[c].deficit >= size) return c;
+      classes_[c].deficit += classes_[c].quantum;
     }
   }
   return -1;
 }
 
 ns3::Ptr<ns3::QueueDiscItem> HtbQueueDisc::DoDequeue() {
-  if (!configured_) return nullptr;
   Refill();
   bool borrowing = false;
-  int c = Pick(false);
+  int c = Pick(borrowing);
   if (c < 0) {
-    c = Pick(true);
     borrowing = true;
+    c = Pick(borrowing);
   }
   if (c < 0) {
     ScheduleWakeUp();
     return nullptr;
   }
+  ns3::Ptr<ns3::QueueDiscItem> item = Fifo(c)->Dequeue();
+  const uint32_t size = item->GetSize();
+  // Charge the class's buckets and the root's (as Linux charges every ancestor).
   ClassState& s = classes_[c];
-  ns3::Ptr<ns3::QueueDiscItem> item = GetQueueDiscClass(c)->GetQueueDisc()->Dequeue();
-  const double size = item->GetSize();
   s.tokens -= size;
   s.ctokens -= size;
   root_tokens_ -= size;
-  s.deficit = std::max(0.0, s.deficit - size);
-  if (GetQueueDiscClass(c)->GetQueueDisc()->GetNPackets() == 0) s.deficit = 0.0;
-  if (borrowing) s.borrowed_bytes += static_cast<uint64_t>(size);
+  s.deficit = Fifo(c)->GetNPackets() > 0 ? s.deficit - size : 0.0;
+  ++s.stats.sent_packets;
+  s.stats.sent_bytes += size;
+  if (borrowing) s.stats.borrowed_bytes += size;
   return item;
 }
 
 void HtbQueueDisc::ScheduleWakeUp() {
-  double wait = std::numeric_limits<double>::infinity();
+  // The earliest time a backlogged class may send: when its rate bucket holds its head packet,
+  // or when both its ceil bucket and the root's do.
+  double wait_s = std::numeric_limits<double>::infinity();
   for (int c = 0; c < kNumAppClasses; ++c) {
     const ClassState& s = classes_[c];
     if (!s.active) continue;
-    ns3::Ptr<const ns3::QueueDiscItem> head = GetQueueDiscClass(c)->GetQueueDisc()->Peek();
+    ns3::Ptr<const ns3::QueueDiscItem> head = Fifo(c)->Peek();
     if (!head) continue;
     const double size = head->GetSize();
-    const double own = (size - s.tokens) / (s.config.rate_bps / 8.0);
-    const double borrow = std::max((size - s.ctokens) / (s.config.ceil_bps / 8.0),
-                                   (size - root_tokens_) / (config_.link_rate_bps / 8.0));
-    wait = std::min(wait, std::max(0.0, std::min(own, borrow)));
+    const double own_s = (size - s.tokens) / (s.config.rate_bps / 8.0);
+    const double borrow_s = std::max((size - s.ctokens) / (s.config.ceil_bps / 8.0),
+                                     (size - root_tokens_) / (config_.link_rate_bps / 8.0));
+    wait_s = std::min(wait_s, std::max(0.0, std::min(own_s, borrow_s)));
   }
-  if (!std::isfinite(wait)) return;
-  // At least a nanosecond later, so that the tokens have grown when the timer fires.
-  const ns3::Time delay = std::max(ns3::Seconds(wait), ns3::NanoSeconds(1));
+  if (!std::isfinite(wait_s)) return;
+  // At least a nanosecond, so that time (and the tokens) have moved on when the timer fires.
+  const ns3::Time delay = std::max(ns3::Seconds(wait_s), ns3::NanoSeconds(1));
   if (watchdog_.IsRunning()) {
     if (ns3::Simulator::GetDelayLeft(watchdog_) <= delay) return;
     watchdog_.Cancel();
@@ -199,18 +210,29 @@ void HtbQueueDisc::ScheduleWakeUp() {
 }
 
 bool HtbQueueDisc::CheckConfig() {
-  if (GetNInternalQueues() > 0 || GetNPacketFilters() > 0) return false;
+  if (!configured_) {
+    NS_LOG_UNCOND("HtbQueueDisc: Configure() must be called before the queue disc starts");
+    return false;
+  }
+  if (GetNInternalQueues() > 0 || GetNPacketFilters() > 0) {
+    NS_LOG_UNCOND("HtbQueueDisc: takes no internal queues or packet filters");
+    return false;
+  }
   if (GetNQueueDiscClasses() == 0) {
+    // One FIFO per application class, the only children this queue disc uses.
     for (int c = 0; c < kNumAppClasses; ++c) {
       ns3::Ptr<ns3::FifoQueueDisc> fifo = ns3::CreateObject<ns3::FifoQueueDisc>();
-      fifo->SetMaxSize(ns3::QueueSize(ns3::QueueSizeUnit::PACKETS,
-                                      configured_ ? config_.class_queue_packets : 1000));
-      ns3::Ptr<ns3::QueueDiscClass> qdc = ns3::CreateObject<ns3::QueueDiscClass>();
-      qdc->SetQueueDisc(fifo);
-      AddQueueDiscClass(qdc);
+      fifo->SetMaxSize(ns3::QueueSize(ns3::QueueSizeUnit::PACKETS, config_.class_queue_packets));
+      ns3::Ptr<ns3::QueueDiscClass> qd_class = ns3::CreateObject<ns3::QueueDiscClass>();
+      qd_class->SetQueueDisc(fifo);
+      AddQueueDiscClass(qd_class);
     }
   }
-  return GetNQueueDiscClasses() == kNumAppClasses && configured_;
+  if (GetNQueueDiscClasses() != kNumAppClasses) {
+    NS_LOG_UNCOND("HtbQueueDisc: takes no queue disc classes but its own");
+    return false;
+  }
+  return true;
 }
 
 void HtbQueueDisc::InitializeParams() { last_refill_ = ns3::Simulator::Now(); }

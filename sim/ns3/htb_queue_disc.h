@@ -13,7 +13,6 @@
 // one could. Configure() may be called at any time; class token levels are kept (clamped).
 
 #include <array>
-#include <deque>
 
 #include "ns3/event-id.h"
 #include "ns3/nstime.h"
@@ -49,10 +48,10 @@ class HtbQueueDisc : public ns3::QueueDisc {
   struct ClassState {
     bool active = false;
     HtbClassConfig config;
-    double tokens = 0.0, ctokens = 0.0;  // bytes; the rate bucket goes negative when borrowing
-    double burst = 0.0, cburst = 0.0;    // bytes
-    double quantum = 0.0, deficit = 0.0;
-    uint64_t borrowed_bytes = 0;
+    double tokens = 0.0, ctokens = 0.0;   // bytes; the rate bucket goes negative when borrowing
+    double burst = 0.0, cburst = 0.0;     // bytes
+    double quantum = 0.0, deficit = 0.0;  // bytes, deficit round robin among equal prio
+    ClassStats stats;                     // cumulative counters (backlog filled in on request)
   };
 
   bool DoEnqueue(ns3::Ptr<ns3::QueueDiscItem> item) override;
@@ -61,18 +60,21 @@ class HtbQueueDisc : public ns3::QueueDisc {
   void InitializeParams() override;
   void DoDispose() override;
 
+  ns3::Ptr<ns3::QueueDisc> Fifo(int c) const;  // class c's child queue disc
   int ClassIndexOf(ns3::Ptr<const ns3::QueueDiscItem> item) const;
   void Refill();
-  // The next backlogged class allowed to send in this pass (green: within its rate; else
-  // yellow: borrowing within its ceil and the root's tokens), by prio then round robin.
+  // Size in bytes of class c's head packet if it may send it now (green: within its rate;
+  // yellow, when `borrowing`: within its ceil and the root's tokens), else 0.
+  uint32_t SendableSize(int c, bool borrowing);
+  // The next class allowed to send in this pass, by prio then deficit round robin; -1: none.
   int Pick(bool borrowing);
   void ScheduleWakeUp();
 
   HtbConfig config_;
   bool configured_ = false;
   std::array<ClassState, kNumAppClasses> classes_;
-  std::array<int, 8> next_in_prio_{};  // round-robin position per prio
-  double root_tokens_ = 0.0, root_burst_ = 0.0;
+  std::array<int, 8> turn_{};                    // per prio: the class whose round-robin turn it is
+  double root_tokens_ = 0.0, root_burst_ = 0.0;  // bytes
   ns3::Time last_refill_;
   ns3::EventId watchdog_;
 };

@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <stdexcept>
+#include <vector>
 
 #include "ns3/core-module.h"
 #include "ns3/internet-module.h"
@@ -12,113 +14,142 @@
 namespace linklab::sim {
 namespace {
 
-// A sends saturating UDP per class to B over 100 Mbit/s; HTB shapes A's egress.
+// Node A sends saturating UDP flows, one per DSCP mark, to node B over 100 Mbit/s (2 ms); an
+// HtbQueueDisc shapes A's egress. B counts the IP bytes it receives per mark.
 class HtbNet {
  public:
-  explicit HtbNet(const HtbConfig& config) {
+  // `via_helper`: install with TrafficControlHelper by TypeId name after address assignment
+  // (replacing the default queue disc), instead of directly before it.
+  explicit HtbNet(const HtbConfig& config, bool via_helper = false) {
     nodes_.Create(2);
     ns3::PointToPointHelper p2p;
     p2p.SetDeviceAttribute("DataRate", ns3::StringValue("100Mbps"));
     p2p.SetChannelAttribute("Delay", ns3::StringValue("2ms"));
     devices_ = p2p.Install(nodes_);
     ns3::InternetStackHelper().Install(nodes_);
-    htb_ = ns3::CreateObject<HtbQueueDisc>();
-    htb_->Configure(config);
-    nodes_.Get(0)->GetObject<ns3::TrafficControlLayer>()->SetRootQueueDiscOnDevice(devices_.Get(0),
-                                                                                   htb_);
-    ns3::Ipv4AddressHelper addr;
-    addr.SetBase("10.0.0.0", "255.255.255.0");
-    ifs_ = addr.Assign(devices_);
-    devices_.Get(1)->TraceConnectWithoutContext(
-        "MacRx",
-        ns3::Callback<void, ns3::Ptr<const ns3::Packet>>([this](ns3::Ptr<const ns3::Packet> p) {
-          // MacRx shows the frame with its PPP header.
-          ns3::Ptr<ns3::Packet> copy = p->Copy();
-          ns3::PppHeader ppp;
-          copy->RemoveHeader(ppp);
-          ns3::Ipv4Header h;
-          copy->PeekHeader(h);
-
-          if (ns3::Simulator::Now() >= window_start_ && ns3::Simulator::Now() < window_end_) {
-            rx_bytes_[h.GetTos() >> 2] += p->GetSize();
-          }
-        }));
+    ns3::Ptr<ns3::NetDevice> sender = devices_.Get(0);
+    if (!via_helper) {
+      htb_ = ns3::CreateObject<HtbQueueDisc>();
+      htb_->Configure(config);
+      nodes_.Get(0)->GetObject<ns3::TrafficControlLayer>()->SetRootQueueDiscOnDevice(sender, htb_);
+    }
+    ns3::Ipv4AddressHelper addresses;
+    addresses.SetBase("10.0.0.0", "255.255.255.0");
+    interfaces_ = addresses.Assign(devices_);
+    if (via_helper) {
+      ns3::TrafficControlHelper::Default().Uninstall(sender);
+      ns3::TrafficControlHelper tch;
+      tch.SetRootQueueDisc("linklab::sim::HtbQueueDisc");
+      htb_ = ns3::DynamicCast<HtbQueueDisc>(tch.Install(sender).Get(0));
+      htb_->Configure(config);
+    }
+    devices_.Get(1)->TraceConnectWithoutContext("MacRx",
+                                                ns3::MakeCallback(&HtbNet::OnReceive, this));
   }
   ~HtbNet() { ns3::Simulator::Destroy(); }
 
-  // Saturating sender of `dscp` marks (20 Mbit/s offered, more than any class may get), from
-  // `start` to `stop` seconds.
-  void Sender(uint8_t dscp, double start = 0.0, double stop = 100.0) {
-    ns3::Ptr<ns3::Socket> s =
+  // A sender of `dscp`-marked packets at 20 Mbit/s (more than any class may get) from
+  // `start_s` to `stop_s`.
+  void Sender(uint8_t dscp, double start_s = 0.0, double stop_s = 100.0) {
+    ns3::Ptr<ns3::Socket> socket =
         ns3::Socket::CreateSocket(nodes_.Get(0), ns3::UdpSocketFactory::GetTypeId());
-    s->Connect(ns3::InetSocketAddress(ifs_.GetAddress(1), 9));
-    s->SetIpTos(dscp << 2);  // after Connect, which resets it
-    sockets_.push_back(s);
-    for (double t = start; t < stop; t += 0.0005) {  // 1250 B every 0.5 ms = 20 Mbit/s
-      ns3::Simulator::Schedule(ns3::Seconds(t), [s] { s->Send(ns3::Create<ns3::Packet>(1222)); });
+    socket->Connect(ns3::InetSocketAddress(interfaces_.GetAddress(1), 9));
+    socket->SetIpTos(dscp << 2);
+    constexpr double kIntervalS = 0.0005;  // 1250-byte IP packets: 20 Mbit/s
+    for (double t = start_s; t < stop_s; t += kIntervalS) {
+      ns3::Simulator::Schedule(ns3::Seconds(t),
+                               [socket] { socket->Send(ns3::Create<ns3::Packet>(1222)); });
     }
   }
-  // Mbit/s received per DSCP over [from, to).
-  std::map<uint8_t, double> Measure(double from, double to) {
-    window_start_ = ns3::Seconds(from);
-    window_end_ = ns3::Seconds(to);
-    ns3::Simulator::Stop(ns3::Seconds(to) - ns3::Simulator::Now());  // Stop takes a delay
+
+  // Runs the simulation until `to_s`; returns Mbit/s received per DSCP over [from_s, to_s).
+  std::map<uint8_t, double> Measure(double from_s, double to_s) {
+    window_start_ = ns3::Seconds(from_s);
+    window_end_ = ns3::Seconds(to_s);
+    ns3::Simulator::Stop(window_end_ - ns3::Simulator::Now());
     ns3::Simulator::Run();
-    std::map<uint8_t, double> out;
-    for (auto& [dscp, bytes] : rx_bytes_) out[dscp] = bytes * 8.0 / (to - from) / 1e6;
+    std::map<uint8_t, double> mbps;
+    for (const auto& [dscp, bytes] : rx_bytes_) mbps[dscp] = bytes * 8.0 / (to_s - from_s) / 1e6;
     rx_bytes_.clear();
-    return out;
+    return mbps;
   }
+
   HtbQueueDisc& htb() { return *htb_; }
 
  private:
+  void OnReceive(ns3::Ptr<const ns3::Packet> frame) {
+    const ns3::Time now = ns3::Simulator::Now();
+    if (now < window_start_ || now >= window_end_) return;
+    ns3::Ptr<ns3::Packet> ip = frame->Copy();
+    ns3::PppHeader ppp;
+    ip->RemoveHeader(ppp);
+    ns3::Ipv4Header header;
+    ip->PeekHeader(header);
+    rx_bytes_[header.GetTos() >> 2] += ip->GetSize();
+  }
+
   ns3::NodeContainer nodes_;
   ns3::NetDeviceContainer devices_;
-  ns3::Ipv4InterfaceContainer ifs_;
+  ns3::Ipv4InterfaceContainer interfaces_;
   ns3::Ptr<HtbQueueDisc> htb_;
-  std::vector<ns3::Ptr<ns3::Socket>> sockets_;
   std::map<uint8_t, uint64_t> rx_bytes_;
   ns3::Time window_start_, window_end_;
 };
 
 const uint8_t kBulk = DefaultDscp(AppClass::kBulk);
 const uint8_t kVideo = DefaultDscp(AppClass::kVideo);
-const uint8_t kOther = DefaultDscp(AppClass::kOther);
+const uint8_t kUnusedDscp = 63;  // no application class's mark
 
-HtbConfig Config(std::vector<HtbClassConfig> classes, AppClass default_class = AppClass::kOther) {
+// A 10 Mbit/s root with `classes`; short class queues, so a class that stops drains fast.
+HtbConfig Config(std::vector<HtbClassConfig> classes) {
   HtbConfig c;
   c.link_rate_bps = 10e6;
   c.classes = std::move(classes);
-  c.default_class = default_class;
-  c.class_queue_packets = 50;  // short backlogs: a class that stops sending drains fast
+  c.default_class = AppClass::kOther;
+  c.class_queue_packets = 50;
   return c;
 }
 
+const HtbClassConfig kOtherClass{AppClass::kOther, 1e6, 1e6, 0};
+
 TEST(Htb, ClassIsHeldToItsRate) {
-  HtbNet net(Config({{AppClass::kBulk, 4e6, 4e6, 0}, {AppClass::kOther, 1e6, 1e6, 0}}));
-  net.Sender(kBulk);
-  const auto rx = net.Measure(1.0, 4.0);
-  EXPECT_NEAR(rx.at(kBulk), 4.0, 4.0 * 0.03);
+  for (bool via_helper : {false, true}) {
+    SCOPED_TRACE(via_helper ? "installed by TrafficControlHelper" : "installed directly");
+    HtbNet net(Config({{AppClass::kBulk, 4e6, 4e6, 0}, kOtherClass}), via_helper);
+    net.Sender(kBulk);
+    const auto rx = net.Measure(1.0, 4.0);
+    EXPECT_NEAR(rx.at(kBulk), 4.0, 4.0 * 0.03);
+    EXPECT_EQ(net.htb().GetClassStats(AppClass::kBulk).borrowed_bytes, 0u);
+  }
 }
 
 TEST(Htb, ExcessIsSharedAndIdleCapacityBorrowed) {
-  HtbNet net(Config({{AppClass::kBulk, 3e6, 10e6, 0},
-                     {AppClass::kVideo, 3e6, 10e6, 0},
-                     {AppClass::kOther, 1e6, 1e6, 0}}));
+  HtbNet net(
+      Config({{AppClass::kBulk, 3e6, 10e6, 0}, {AppClass::kVideo, 3e6, 10e6, 0}, kOtherClass}));
   net.Sender(kBulk);
   net.Sender(kVideo, 0.0, 3.0);  // video stops at 3 s
   const auto both = net.Measure(1.0, 3.0);
   EXPECT_NEAR(both.at(kBulk), 5.0, 0.3);
   EXPECT_NEAR(both.at(kVideo), 5.0, 0.3);
   const auto alone = net.Measure(3.5, 6.0);
-  EXPECT_NEAR(alone.at(kBulk), 10.0, 0.3);  // borrows up to its ceil and the link rate
+  EXPECT_NEAR(alone.at(kBulk), 10.0, 0.3);  // up to its ceil and the link rate
   EXPECT_GT(net.htb().GetClassStats(AppClass::kBulk).borrowed_bytes, 0u);
 }
 
+TEST(Htb, ExcessIsSharedInProportionToRate) {
+  // Equal prio: the 4 Mbit/s left over is shared by quantum (rate / 10), 1:2.
+  HtbNet net(
+      Config({{AppClass::kBulk, 2e6, 10e6, 0}, {AppClass::kVideo, 4e6, 10e6, 0}, kOtherClass}));
+  net.Sender(kBulk);
+  net.Sender(kVideo);
+  const auto rx = net.Measure(1.0, 4.0);
+  EXPECT_NEAR(rx.at(kBulk), 2.0 + 4.0 / 3, 0.3);
+  EXPECT_NEAR(rx.at(kVideo), 4.0 + 8.0 / 3, 0.3);
+}
+
 TEST(Htb, LowerPrioNumberBorrowsFirst) {
-  HtbNet net(Config({{AppClass::kBulk, 2e6, 10e6, 1},
-                     {AppClass::kVideo, 2e6, 10e6, 0},
-                     {AppClass::kOther, 1e6, 1e6, 0}}));
+  HtbNet net(
+      Config({{AppClass::kBulk, 2e6, 10e6, 1}, {AppClass::kVideo, 2e6, 10e6, 0}, kOtherClass}));
   net.Sender(kBulk);
   net.Sender(kVideo);
   const auto rx = net.Measure(1.0, 4.0);
@@ -128,41 +159,70 @@ TEST(Htb, LowerPrioNumberBorrowsFirst) {
 }
 
 TEST(Htb, ReconfigurationTakesEffect) {
-  HtbNet net(Config({{AppClass::kBulk, 2e6, 2e6, 0}, {AppClass::kOther, 1e6, 1e6, 0}}));
+  HtbNet net(Config({{AppClass::kBulk, 2e6, 2e6, 0}, kOtherClass}));
   net.Sender(kBulk);
   EXPECT_NEAR(net.Measure(0.5, 2.0).at(kBulk), 2.0, 0.1);
   ns3::Simulator::Schedule(ns3::Seconds(0.0), [&net] {
-    net.htb().Configure(Config({{AppClass::kBulk, 6e6, 6e6, 0}, {AppClass::kOther, 1e6, 1e6, 0}}));
+    net.htb().Configure(Config({{AppClass::kBulk, 6e6, 6e6, 0}, kOtherClass}));
   });
   EXPECT_NEAR(net.Measure(2.5, 4.0).at(kBulk), 6.0, 0.2);
+  EXPECT_EQ(net.htb().config().classes[0].rate_bps, 6e6);
+}
+
+TEST(Htb, RemovedClassDropsItsBacklogAndFallsBackToDefault) {
+  HtbNet net(Config({{AppClass::kBulk, 1e6, 1e6, 0}, kOtherClass}));
+  net.Sender(kBulk);
+  net.Measure(0.0, 1.0);
+  const HtbQueueDisc::ClassStats before = net.htb().GetClassStats(AppClass::kBulk);
+  ASSERT_GT(before.backlog_packets, 0u);
+  ns3::Simulator::Schedule(ns3::Seconds(0.0),
+                           [&net] { net.htb().Configure(Config({kOtherClass})); });
+  const auto rx = net.Measure(1.5, 3.0);
+  const HtbQueueDisc::ClassStats after = net.htb().GetClassStats(AppClass::kBulk);
+  EXPECT_EQ(after.backlog_packets, 0u);
+  EXPECT_EQ(after.dropped_packets, before.dropped_packets + before.backlog_packets);
+  EXPECT_EQ(net.htb().GetStats().nTotalDroppedPacketsAfterDequeue, before.backlog_packets);
+  EXPECT_NEAR(rx.at(kBulk), 1.0, 0.05);  // now in the default class, at its rate
+  EXPECT_GT(net.htb().GetClassStats(AppClass::kOther).sent_packets, 0u);
 }
 
 TEST(Htb, UnknownMarksGoToTheDefaultClass) {
-  HtbNet net(Config({{AppClass::kBulk, 5e6, 5e6, 0}, {AppClass::kOther, 1e6, 1e6, 0}}));
-  net.Sender(kVideo);  // video has no class here
-  const auto rx = net.Measure(1.0, 3.0);
-  EXPECT_NEAR(rx.at(kVideo), 1.0, 0.05);
-  EXPECT_GT(net.htb().GetClassStats(AppClass::kOther).sent_packets, 0u);
-  EXPECT_EQ(net.htb().GetClassStats(AppClass::kBulk).sent_packets, 0u);
+  for (uint8_t dscp : {kVideo, kUnusedDscp}) {  // video has no class here
+    HtbNet net(Config({{AppClass::kBulk, 5e6, 5e6, 0}, kOtherClass}));
+    net.Sender(dscp);
+    const auto rx = net.Measure(1.0, 3.0);
+    EXPECT_NEAR(rx.at(dscp), 1.0, 0.05);
+    EXPECT_GT(net.htb().GetClassStats(AppClass::kOther).sent_packets, 0u);
+    EXPECT_EQ(net.htb().GetClassStats(AppClass::kBulk).enqueued_packets, 0u);
+    EXPECT_EQ(net.htb().GetClassStats(AppClass::kVideo).enqueued_packets, 0u);
+  }
 }
 
 TEST(Htb, FullClassQueueDrops) {
-  HtbConfig c = Config({{AppClass::kBulk, 1e6, 1e6, 0}, {AppClass::kOther, 1e6, 1e6, 0}});
-  c.class_queue_packets = 20;
-  HtbNet net(c);
+  HtbConfig config = Config({{AppClass::kBulk, 1e6, 1e6, 0}, kOtherClass});
+  config.class_queue_packets = 20;
+  HtbNet net(config);
+  uint64_t traced_drops = 0;
+  net.htb().TraceConnectWithoutContext(
+      "Drop", ns3::MakeBoundCallback(
+                  +[](uint64_t* n, ns3::Ptr<const ns3::QueueDiscItem>) { ++*n; }, &traced_drops));
   net.Sender(kBulk);
   net.Measure(0.0, 2.0);
-  const auto st = net.htb().GetClassStats(AppClass::kBulk);
-  EXPECT_GT(st.dropped_packets, 1000u);  // 20 Mbit/s offered, 1 Mbit/s out
-  EXPECT_LE(st.backlog_packets, 20u);
-  EXPECT_EQ(net.htb().GetStats().nTotalDroppedPackets, st.dropped_packets);
+  const HtbQueueDisc::ClassStats stats = net.htb().GetClassStats(AppClass::kBulk);
+  EXPECT_GT(stats.dropped_packets, 3000u);  // 4000 offered at 20 Mbit/s, ~200 sent at 1 Mbit/s
+  EXPECT_EQ(stats.backlog_packets, 20u);
+  EXPECT_EQ(stats.enqueued_packets, stats.sent_packets + stats.backlog_packets);
+  EXPECT_EQ(net.htb().GetStats().nTotalDroppedPackets, stats.dropped_packets);
+  EXPECT_EQ(traced_drops, stats.dropped_packets);
 }
 
 TEST(Htb, BadConfigsAreRefused) {
-  HtbQueueDisc htb;
-  EXPECT_THROW(htb.Configure(Config({{AppClass::kOther, 2e6, 1e6, 0}})), std::invalid_argument);
-  EXPECT_THROW(htb.Configure(Config({{AppClass::kOther, 1e6, 1e6, 9}})), std::invalid_argument);
-  EXPECT_THROW(htb.Configure(Config({{AppClass::kBulk, 1e6, 1e6, 0}})), std::invalid_argument);
+  ns3::Ptr<HtbQueueDisc> htb = ns3::CreateObject<HtbQueueDisc>();
+  EXPECT_THROW(htb->Configure(Config({{AppClass::kOther, 2e6, 1e6, 0}})), std::invalid_argument);
+  EXPECT_THROW(htb->Configure(Config({{AppClass::kOther, 1e6, 1e6, 9}})), std::invalid_argument);
+  EXPECT_THROW(htb->Configure(Config({{AppClass::kBulk, 1e6, 1e6, 0}})), std::invalid_argument);
+  // A refused config leaves the queue disc as it was.
+  EXPECT_TRUE(htb->config().classes.empty());
 }
 
 }  // namespace
