@@ -6,6 +6,7 @@
 #include "agents/agent.h"
 #include "core/text.h"
 #include "envs/registry.h"
+#include "sim/scenario.h"
 
 namespace linklab::experiments {
 
@@ -30,7 +31,7 @@ void ListOne(std::ostringstream& out, const std::string& title, const Registry& 
 }  // namespace
 
 std::string ListRegistered(const std::string& kind) {
-  const std::vector<std::string> kinds = {"envs", "agents"};
+  const std::vector<std::string> kinds = {"envs", "agents", "scenarios"};
   bool known = kind.empty();
   for (const auto& k : kinds) known = known || k == kind;
   if (!known) {
@@ -40,6 +41,7 @@ std::string ListRegistered(const std::string& kind) {
   std::ostringstream out;
   if (kind.empty() || kind == "envs") ListOne(out, "envs", envs::EnvRegistry());
   if (kind.empty() || kind == "agents") ListOne(out, "agents", agents::AgentRegistry());
+  if (kind.empty() || kind == "scenarios") ListOne(out, "scenarios", sim::ScenarioRegistry());
   return out.str();
 }
 

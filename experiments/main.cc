@@ -15,6 +15,7 @@
 #include "experiments/config.h"
 #include "experiments/list.h"
 #include "experiments/run.h"
+#include "sim/scenario.h"
 
 namespace po = boost::program_options;
 using namespace linklab;
@@ -29,10 +30,12 @@ commands:
                     without CONFIG, the built-in defaults; --seeds runs one per seed
   run --resume RUN_FOLDER|CHECKPOINT
                     continue a run from its latest (or the given) checkpoint
-  list [envs|agents]
+  list [envs|agents|scenarios]
                     every registered name with its parameters and defaults
   bench AREA [--json FILE] [--seconds S] [--only NAME]
-                    measure speed; areas: envs, agents
+                    measure speed; areas: envs, agents, sim
+  simulate SCENARIO [--duration S] [--interval S] [--seed N] [--all-fields]
+                    run a scenario and print its LinkSamples (per link and class)
   version           print the version and git commit
   help              this text
 
@@ -93,18 +96,64 @@ int CmdRun(const std::vector<std::string>& args) {
 
 int CmdList(const std::vector<std::string>& args) {
   po::options_description desc("list options");
-  desc.add_options()("kind", po::value<std::string>()->default_value(""), "envs or agents");
+  desc.add_options()("kind", po::value<std::string>()->default_value(""),
+                     "envs, agents or scenarios");
   po::positional_options_description pos;
   pos.add("kind", 1);
   po::variables_map vm;
-  if (!Parse(args, desc, pos, vm, "list [envs|agents]")) return 0;
+  if (!Parse(args, desc, pos, vm, "list [envs|agents|scenarios]")) return 0;
   std::cout << experiments::ListRegistered(vm["kind"].as<std::string>());
+  return 0;
+}
+
+int CmdSimulate(const std::vector<std::string>& args) {
+  po::options_description desc("simulate options");
+  desc.add_options()("scenario", po::value<std::string>(),
+                     "scenario spec, e.g. tethered(rtt_ms=60)")(
+      "duration", po::value<double>()->default_value(10.0), "simulated seconds")(
+      "interval", po::value<double>()->default_value(1.0), "seconds per LinkSample")(
+      "seed", po::value<uint64_t>()->default_value(1), "seed")(
+      "all-fields", po::bool_switch(), "print every LinkSample field, not a summary");
+  po::positional_options_description pos;
+  pos.add("scenario", 1);
+  po::variables_map vm;
+  if (!Parse(args, desc, pos, vm, "simulate SCENARIO [--duration S] [--interval S]")) return 0;
+  if (!vm.count("scenario")) throw std::invalid_argument("simulate: missing SCENARIO");
+  const double duration = vm["duration"].as<double>(), interval = vm["interval"].as<double>();
+  if (!(duration > 0) || !(interval > 0)) {
+    throw std::invalid_argument("simulate: --duration and --interval must be > 0");
+  }
+  auto scenario = sim::MakeScenario(vm["scenario"].as<std::string>());
+  scenario->Start(vm["seed"].as<uint64_t>());
+  const bool all = vm["all-fields"].as<bool>();
+  std::printf(all ? "link,class" : "%8s %-5s %-7s %9s %9s %7s %8s %8s %8s %9s\n", "time_s", "link",
+              "class", "offer_Mb", "deliv_Mb", "drops", "backlog", "dly50ms", "rtt50ms",
+              "cap_Mbps");
+  if (all) {
+    for (const auto& f : sim::LinkSampleFields()) std::printf(",%s", f.c_str());
+    std::printf("\n");
+  }
+  while (scenario->now_s() < duration - 1e-9) {
+    for (const sim::LinkSample& s :
+         scenario->Advance(std::min(interval, duration - scenario->now_s()))) {
+      if (all) {
+        std::printf("%s,%s", s.link.c_str(), s.app_class.c_str());
+        for (double v : sim::LinkSampleValues(s)) std::printf(",%.6g", v);
+        std::printf("\n");
+        continue;
+      }
+      std::printf("%8.2f %-5s %-7s %9.3f %9.3f %7llu %8.0f %8.1f %8.1f %9.2f\n", s.time_s,
+                  s.link.c_str(), s.app_class.c_str(), s.bytes_offered * 8e-6 / s.interval_s,
+                  s.bytes_delivered * 8e-6 / s.interval_s, static_cast<unsigned long long>(s.drops),
+                  s.backlog_packets, s.delay_p50_ms, s.rtt_p50_ms, s.capacity_mbps);
+    }
+  }
   return 0;
 }
 
 int CmdBench(const std::vector<std::string>& args) {
   po::options_description desc("bench options");
-  desc.add_options()("area", po::value<std::string>(), "what to measure: envs, agents")(
+  desc.add_options()("area", po::value<std::string>(), "what to measure: envs, agents, sim")(
       "json", po::value<std::string>(), "write the report to this file (default: stdout)")(
       "seconds", po::value<double>()->default_value(1.0), "measuring time per case")(
       "only", po::value<std::string>()->default_value(""), "only cases whose name contains this")(
@@ -114,7 +163,8 @@ int CmdBench(const std::vector<std::string>& args) {
   pos.add("area", 1);
   po::variables_map vm;
   if (!Parse(args, desc, pos, vm, "bench AREA [--json FILE]")) return 0;
-  if (!vm.count("area")) throw std::invalid_argument("bench: missing AREA (areas: envs, agents)");
+  if (!vm.count("area"))
+    throw std::invalid_argument("bench: missing AREA (areas: envs, agents, sim)");
   experiments::BenchOptions opts;
   opts.seconds = vm["seconds"].as<double>();
   if (!(opts.seconds > 0)) throw std::invalid_argument("bench: --seconds must be > 0");
@@ -145,6 +195,7 @@ int main(int argc, char** argv) {
     if (command == "run") return CmdRun(args);
     if (command == "list") return CmdList(args);
     if (command == "bench") return CmdBench(args);
+    if (command == "simulate") return CmdSimulate(args);
     if (command == "version" || command == "--version") {
       std::cout << "linklab " << LINKLAB_VERSION << " (" << core::GitCommit() << ")\n";
       return 0;
@@ -154,7 +205,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     std::cerr << "linklab: unknown command '" << command
-              << "'; commands: run, list, bench, version, help\n";
+              << "'; commands: run, list, bench, simulate, version, help\n";
     return 2;
   } catch (const po::error& e) {
     std::cerr << "linklab " << command << ": " << e.what() << "\n";

@@ -6,12 +6,18 @@ namespace linklab::sim {
 
 const char* AppClassName(AppClass c) {
   switch (c) {
-    case AppClass::kBulk: return "bulk";
-    case AppClass::kVideo: return "video";
-    case AppClass::kGaming: return "gaming";
-    case AppClass::kWeb: return "web";
-    case AppClass::kCross: return "cross";
-    case AppClass::kOther: return "other";
+    case AppClass::kBulk:
+      return "bulk";
+    case AppClass::kVideo:
+      return "video";
+    case AppClass::kGaming:
+      return "gaming";
+    case AppClass::kWeb:
+      return "web";
+    case AppClass::kCross:
+      return "cross";
+    case AppClass::kOther:
+      return "other";
   }
   return "?";
 }
@@ -27,12 +33,18 @@ AppClass ParseAppClass(const std::string& name, const std::string& what) {
 
 uint8_t DefaultDscp(AppClass c) {
   switch (c) {
-    case AppClass::kBulk: return 8;
-    case AppClass::kVideo: return 34;
-    case AppClass::kGaming: return 46;
-    case AppClass::kWeb: return 18;
-    case AppClass::kCross: return 10;  // AF11: cross traffic, told apart from "other"
-    case AppClass::kOther: return 0;
+    case AppClass::kBulk:
+      return 8;
+    case AppClass::kVideo:
+      return 34;
+    case AppClass::kGaming:
+      return 46;
+    case AppClass::kWeb:
+      return 18;
+    case AppClass::kCross:
+      return 10;  // AF11: cross traffic, told apart from "other"
+    case AppClass::kOther:
+      return 0;
   }
   return 0;
 }

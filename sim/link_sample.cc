@@ -4,12 +4,12 @@ namespace linklab::sim {
 
 const std::vector<std::string>& LinkSampleFields() {
   static const std::vector<std::string> kFields = {
-      "time_s",          "interval_s",       "bytes_offered",    "packets_offered",
-      "bytes_delivered", "packets_delivered", "drops",           "backlog_bytes",
-      "backlog_packets", "loss_rate",        "delay_p50_ms",     "delay_p95_ms",
-      "jitter_ms",       "rtt_p50_ms",       "rtt_p95_ms",       "capacity_mbps",
+      "time_s",          "interval_s",         "bytes_offered",  "packets_offered",
+      "bytes_delivered", "packets_delivered",  "drops",          "backlog_bytes",
+      "backlog_packets", "loss_rate",          "delay_p50_ms",   "delay_p95_ms",
+      "jitter_ms",       "rtt_p50_ms",         "rtt_p95_ms",     "capacity_mbps",
       "goodput_mbps",    "video_bitrate_kbps", "video_stall_s",  "video_buffer_s",
-      "web_fct_ms",      "web_flows_done",   "game_loss_rate",   "hour_of_day",
+      "fct_ms",          "flows_done",         "game_loss_rate", "hour_of_day",
       "day_of_week"};
   return kFields;
 }
@@ -35,8 +35,8 @@ std::vector<double> LinkSampleValues(const LinkSample& s) {
           s.video_bitrate_kbps,
           s.video_stall_s,
           s.video_buffer_s,
-          s.web_fct_ms,
-          s.web_flows_done,
+          s.fct_ms,
+          s.flows_done,
           s.game_loss_rate,
           s.hour_of_day,
           s.day_of_week};

@@ -14,37 +14,37 @@
 namespace linklab::sim {
 
 struct LinkSample {
-  double time_s = 0.0;      // end of the interval (simulated seconds since the start)
+  double time_s = 0.0;  // end of the interval (simulated seconds since the start)
   double interval_s = 0.0;
-  std::string link;         // link direction, e.g. "down", "up", "leaf0->spine1"
-  std::string app_class;    // "bulk", "video", ..., or "all" (the sum over classes)
+  std::string link;       // link direction, e.g. "down", "up", "leaf0->spine1"
+  std::string app_class;  // "bulk", "video", ..., or "all" (the sum over classes)
 
   // Traffic at the link's queue (the queue disc plus the device queue).
-  uint64_t bytes_offered = 0;     // arriving at the queue (sent into the link)
+  uint64_t bytes_offered = 0;  // arriving at the queue (sent into the link)
   uint64_t packets_offered = 0;
-  uint64_t bytes_delivered = 0;   // leaving the link at its far end
+  uint64_t bytes_delivered = 0;  // leaving the link at its far end
   uint64_t packets_delivered = 0;
-  uint64_t drops = 0;             // packets dropped at the queue or lost on the link
-  double backlog_bytes = 0.0;     // queued at the end of the interval
+  uint64_t drops = 0;          // packets dropped at the queue or lost on the link
+  double backlog_bytes = 0.0;  // queued at the end of the interval
   double backlog_packets = 0.0;
-  double loss_rate = 0.0;         // drops / packets_offered (0 when nothing was offered)
+  double loss_rate = 0.0;  // drops / packets_offered (0 when nothing was offered)
 
   // End-to-end latency of the class's packets that crossed the link.
-  double delay_p50_ms = 0.0;      // one-way, sender IP layer to receiver IP layer
+  double delay_p50_ms = 0.0;  // one-way, sender IP layer to receiver IP layer
   double delay_p95_ms = 0.0;
-  double jitter_ms = 0.0;         // mean |difference| of consecutive one-way delays
-  double rtt_p50_ms = 0.0;        // transport RTT samples (TCP ACKs, gaming echoes)
+  double jitter_ms = 0.0;   // mean |difference| of consecutive one-way delays
+  double rtt_p50_ms = 0.0;  // transport RTT samples (TCP ACKs, gaming echoes)
   double rtt_p95_ms = 0.0;
 
-  double capacity_mbps = 0.0;     // the link's true capacity over the interval
-  double goodput_mbps = 0.0;      // application bytes received by the class's receivers
+  double capacity_mbps = 0.0;  // the link's true capacity over the interval
+  double goodput_mbps = 0.0;   // application bytes received by the class's receivers
 
   // Application metrics over the interval.
   double video_bitrate_kbps = 0.0;  // mean bitrate of segments downloaded
   double video_stall_s = 0.0;       // playback stalled (rebuffering) time
   double video_buffer_s = 0.0;      // playback buffer at the end
-  double web_fct_ms = 0.0;          // mean completion time of web flows that finished
-  double web_flows_done = 0.0;
+  double fct_ms = 0.0;              // mean completion time of the finite transfers (web pages,
+  double flows_done = 0.0;          // datacenter incast/shuffle) that finished; NaN: none
   double game_loss_rate = 0.0;      // game packets lost (sent but never received)
 
   // Time features of the interval's end (a scenario may start at any hour and weekday).

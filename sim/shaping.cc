@@ -25,8 +25,7 @@ void HtbConfig::Validate() const {
                                   " bit/s is below its rate " + core::FormatDouble(c.rate_bps));
     }
     if (c.prio < 0 || c.prio > 7) {
-      throw std::invalid_argument(what + ": prio " + std::to_string(c.prio) +
-                                  " is outside 0..7");
+      throw std::invalid_argument(what + ": prio " + std::to_string(c.prio) + " is outside 0..7");
     }
     for (size_t j = 0; j < i; ++j) {
       if (classes[j].app_class == c.app_class) throw std::invalid_argument(what + " given twice");

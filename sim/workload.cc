@@ -1,5 +1,6 @@
 #include "sim/workload.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "core/text.h"
@@ -16,7 +17,10 @@ std::vector<WorkloadItem> ParseWorkload(const std::string& spec, const std::stri
                                         const std::string& what) {
   std::vector<WorkloadItem> out;
   if (core::Trim(spec).empty()) return out;
-  for (const std::string& raw : core::Split(spec, ',')) {
+  // Items are separated by ',' or '+' ('+' fits inside a scenario spec "tethered(...)").
+  std::string normalized = spec;
+  std::replace(normalized.begin(), normalized.end(), '+', ',');
+  for (const std::string& raw : core::Split(normalized, ',')) {
     std::string item = core::Trim(raw);
     const std::string where = what + " item '" + item + "'";
     WorkloadItem w;
@@ -26,8 +30,7 @@ std::vector<WorkloadItem> ParseWorkload(const std::string& spec, const std::stri
       w.direction = core::Trim(item.substr(slash + 1));
       item = item.substr(0, slash);
       if (w.direction != "down" && w.direction != "up") {
-        throw std::invalid_argument(where + ": direction '" + w.direction +
-                                    "' must be down or up");
+        throw std::invalid_argument(where + ": direction '" + w.direction + "' must be down or up");
       }
     }
     const size_t at = item.find('@');

@@ -2,8 +2,8 @@
 // Workload specs (ns-3-free): which applications run, how many, over which TCP variant and in
 // which direction, and the counters they report.
 //
-// Grammar: comma-separated items `class[*count][@tcp][/direction]`, e.g.
-//   "bulk*2@bbr,video,gaming,web/up"
+// Grammar: items `class[*count][@tcp][/direction]` separated by ',' or '+', e.g.
+//   "bulk*2@bbr,video,gaming,web/up" (or "bulk*2@bbr+video+gaming+web/up" inside a spec)
 // class: bulk | video | gaming | web; count >= 1 (default 1); tcp: newreno | cubic | bbr
 // (default: the scenario's `tcp`); direction: down (server to client, default) | up.
 
@@ -18,7 +18,7 @@ namespace linklab::sim {
 struct WorkloadItem {
   AppClass app_class = AppClass::kBulk;
   int count = 1;
-  std::string tcp;               // "" = the scenario default
+  std::string tcp;  // "" = the scenario default
   std::string direction = "down";
 };
 
@@ -53,15 +53,15 @@ struct WorkloadOptions {
 // Cumulative counters of one (link direction, class), written by the applications; probes
 // difference them per interval and drain `rtt_ms`.
 struct AppCounters {
-  uint64_t rx_bytes = 0;          // application bytes received
-  std::vector<double> rtt_ms;     // transport RTT samples since the last drain
+  uint64_t rx_bytes = 0;       // application bytes received
+  std::vector<double> rtt_ms;  // transport RTT samples since the last drain
   double video_bitrate_kbps_sum = 0.0;
   uint64_t video_segments = 0;
-  double video_stall_s = 0.0;     // cumulative rebuffering time
-  double video_buffer_s = 0.0;    // current playback buffer
-  double web_fct_ms_sum = 0.0;
-  uint64_t web_flows_done = 0;
-  uint64_t game_sent = 0;         // game packets sent toward this direction's receiver
+  double video_stall_s = 0.0;   // cumulative rebuffering time
+  double video_buffer_s = 0.0;  // current playback buffer
+  double fct_ms_sum = 0.0;      // finite transfers (web pages, incast and shuffle transfers)
+  uint64_t flows_done = 0;
+  uint64_t game_sent = 0;  // game packets sent toward this direction's receiver
   uint64_t game_received = 0;
 };
 

@@ -6,6 +6,9 @@
 // DSCP on both ends (so queue discs and probes classify data and ACKs alike) and uses the
 // item's TCP variant. ns-3 internals: included only by sim/ sources.
 
+#include <string>
+#include <vector>
+
 #include "ns3/ipv4-address.h"
 #include "ns3/node.h"
 #include "sim/workload.h"
@@ -28,5 +31,16 @@ struct AppEndpoints {
 void InstallWorkload(const WorkloadItem& item, const WorkloadOptions& options,
                      const AppEndpoints& ends, AppCounters* counters, uint16_t* next_port,
                      double start_s, uint64_t seed);
+
+// Fan-in transfers (datacenter incast and shuffle): every `period_s` from `start_s`, `client`
+// asks each server for `bytes` over a new TCP connection, all at once. Each finished transfer
+// is a flow completion (time from the round's start) in `counters`; a transfer still running
+// when the next round starts is abandoned. Servers answer on `port` (install one listener per
+// server with InstallFanInServer first).
+void InstallFanInServer(ns3::Ptr<ns3::Node> server, uint16_t port, const std::string& tcp,
+                        AppClass app_class, AppCounters* counters);
+void InstallFanInClient(ns3::Ptr<ns3::Node> client, const std::vector<ns3::Ipv4Address>& servers,
+                        uint16_t port, uint64_t bytes, double period_s, double start_s,
+                        const std::string& tcp, AppClass app_class, AppCounters* counters);
 
 }  // namespace linklab::sim

@@ -36,7 +36,8 @@ int Lines(const std::string& s) {
 TEST(Cli, ListShowsEveryClassicControlEnvWithParameters) {
   const Output o = RunCli("list");
   EXPECT_EQ(o.code, 0);
-  for (const char* name : {"CartPole-v1", "Acrobot-v1", "MountainCar-v0", "Pendulum-v1",
+  for (const char* name : {"CartPole-v1", "Acrobot-v1", "MountainCar-v0", "Pendulum-v1", "tethered",
+                           "internet", "datacenter", "trace (string, default",
                            "max_episode_steps (int, default 500", "g (float, default 10"}) {
     EXPECT_NE(o.text.find(name), std::string::npos) << name;
   }
@@ -58,13 +59,14 @@ TEST(Cli, MissingFileUnknownCommandAndBadOptions) {
   o = RunCli("frobnicate");
   EXPECT_EQ(o.code, 2);
   EXPECT_EQ(o.text,
-            "linklab: unknown command 'frobnicate'; commands: run, list, bench, version, help\n");
+            "linklab: unknown command 'frobnicate'; commands: run, list, bench, simulate, version, "
+            "help\n");
   o = RunCli("bench envs --seconds abc");
   EXPECT_EQ(o.code, 2);
   EXPECT_EQ(Lines(o.text), 1);
   o = RunCli("bench warp");
   EXPECT_EQ(o.code, 2);
-  EXPECT_EQ(o.text, "linklab: error: unknown bench area 'warp'; areas: envs, agents\n");
+  EXPECT_EQ(o.text, "linklab: error: unknown bench area 'warp'; areas: envs, agents, sim\n");
   o = RunCli("list widgets");
   EXPECT_EQ(o.code, 2);
   o = RunCli("run --set experiment.seed=-4");
@@ -86,3 +88,14 @@ TEST(Cli, BenchEnvsWritesJson) {
 }
 
 }  // namespace
+
+TEST(Cli, SimulatePrintsSamplesAndRefusesBadScenarios) {
+  const Output o =
+      RunCli("simulate 'tethered(capacity=constant,constant_mbps=5,workload=bulk)' --duration 2");
+  ASSERT_EQ(o.code, 0) << o.text;
+  EXPECT_NE(o.text.find("down  bulk"), std::string::npos) << o.text;
+  const Output bad = RunCli("simulate 'tethered(workload=bulk+ftp)'");
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_EQ(Lines(bad.text), 1);
+  EXPECT_NE(bad.text.find("'ftp'"), std::string::npos) << bad.text;
+}

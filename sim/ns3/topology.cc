@@ -1,0 +1,223 @@
+#include "sim/ns3/topology.h"
+
+#include <cmath>
+#include <stdexcept>
+
+#include "core/rng.h"
+#include "ns3/application.h"
+#include "ns3/inet-socket-address.h"
+#include "ns3/internet-stack-helper.h"
+#include "ns3/ipv4-address-helper.h"
+#include "ns3/ipv4-global-routing-helper.h"
+#include "ns3/point-to-point-helper.h"
+#include "ns3/point-to-point-net-device.h"
+#include "ns3/simulator.h"
+#include "ns3/socket.h"
+#include "ns3/string.h"
+#include "ns3/traffic-control-helper.h"
+#include "ns3/traffic-control-layer.h"
+#include "ns3/udp-socket-factory.h"
+#include "ns3/uinteger.h"
+#include "sim/ns3/htb_queue_disc.h"
+
+namespace linklab::sim {
+
+namespace {
+
+const char* const kQdiscs[] = {"htb", "fifo", "codel", "fq_codel", "pie", "red", "none"};
+
+// On/off UDP source with Pareto periods, marked as cross traffic.
+class CrossSource : public ns3::Application {
+ public:
+  CrossSource(ns3::Address to, const CrossTrafficOptions& o, uint64_t seed)
+      : to_(to), options_(o), rng_(seed) {}
+
+ private:
+  static constexpr uint32_t kPayload = 1200;
+  void StartApplication() override {
+    socket_ = ns3::Socket::CreateSocket(GetNode(), ns3::UdpSocketFactory::GetTypeId());
+    socket_->Bind();
+    socket_->Connect(to_);
+    socket_->SetIpTos(DefaultDscp(AppClass::kCross) << 2);  // after Connect, which resets it
+    SwitchOn();
+  }
+  void StopApplication() override {
+    event_.Cancel();
+    if (socket_) socket_->Close();
+  }
+  // Pareto with the given mean: scale = mean (shape - 1) / shape.
+  double Pareto(double mean) {
+    const double shape = options_.pareto_shape;
+    const double scale = mean * (shape - 1.0) / shape;
+    return scale / std::pow(1.0 - rng_.Uniform(), 1.0 / shape);
+  }
+  void SwitchOn() {
+    on_until_ = ns3::Simulator::Now() + ns3::Seconds(Pareto(options_.mean_on_s));
+    Send();
+  }
+  void Send() {
+    if (ns3::Simulator::Now() >= on_until_) {
+      event_ = ns3::Simulator::Schedule(ns3::Seconds(Pareto(options_.mean_off_s)),
+                                        &CrossSource::SwitchOn, this);
+      return;
+    }
+    socket_->Send(ns3::Create<ns3::Packet>(kPayload));
+    const double gap = (kPayload + 28) * 8.0 / (options_.rate_mbps * 1e6);
+    event_ = ns3::Simulator::Schedule(ns3::Seconds(gap), &CrossSource::Send, this);
+  }
+
+  ns3::Address to_;
+  CrossTrafficOptions options_;
+  core::Rng rng_;
+  ns3::Ptr<ns3::Socket> socket_;
+  ns3::Time on_until_;
+  ns3::EventId event_;
+};
+
+// Marked UDP sink for cross traffic (receives and discards).
+void InstallSink(ns3::Ptr<ns3::Node> node, uint16_t port) {
+  ns3::Ptr<ns3::Socket> s = ns3::Socket::CreateSocket(node, ns3::UdpSocketFactory::GetTypeId());
+  s->Bind(ns3::InetSocketAddress(ns3::Ipv4Address::GetAny(), port));
+  s->SetRecvCallback(ns3::Callback<void, ns3::Ptr<ns3::Socket>>([](ns3::Ptr<ns3::Socket> sock) {
+    while (sock->Recv()) {
+    }
+  }));
+}
+
+}  // namespace
+
+ns3::Ptr<ns3::QueueDisc> InstallQdisc(ns3::Ptr<ns3::NetDevice> device, const std::string& name,
+                                      double link_rate_bps) {
+  ns3::TrafficControlHelper::Default().Uninstall(device);
+  if (name == "none") return nullptr;
+  if (name != "htb") return InstallNamedQdisc(device, name);
+  ns3::Ptr<HtbQueueDisc> htb = ns3::CreateObject<HtbQueueDisc>();
+  htb->Configure(TransparentHtb(link_rate_bps));
+  device->GetNode()->GetObject<ns3::TrafficControlLayer>()->SetRootQueueDiscOnDevice(device, htb);
+  return htb;
+}
+
+ns3::Ptr<ns3::QueueDisc> InstallNamedQdisc(ns3::Ptr<ns3::NetDevice> device,
+                                           const std::string& name) {
+  ns3::TrafficControlHelper::Default().Uninstall(device);
+  ns3::TrafficControlHelper tch;
+  if (name == "fifo") {
+    tch.SetRootQueueDisc("ns3::FifoQueueDisc", "MaxSize", ns3::StringValue("1000p"));
+  } else if (name == "codel") {
+    tch.SetRootQueueDisc("ns3::CoDelQueueDisc");
+  } else if (name == "fq_codel") {
+    tch.SetRootQueueDisc("ns3::FqCoDelQueueDisc");
+  } else if (name == "pie") {
+    tch.SetRootQueueDisc("ns3::PieQueueDisc");
+  } else if (name == "red") {
+    tch.SetRootQueueDisc("ns3::RedQueueDisc");
+  } else {
+    throw std::invalid_argument("unknown queue disc '" + name + "'");
+  }
+  return tch.Install(device).Get(0);
+}
+
+void CheckQdiscName(const std::string& name, const std::string& what) {
+  for (const char* q : kQdiscs) {
+    if (name == q) return;
+  }
+  throw std::invalid_argument(what + " = '" + name +
+                              "': unknown queue disc; choose htb, fifo, codel, fq_codel, pie, "
+                              "red or none");
+}
+
+HtbConfig TransparentHtb(double link_rate_bps) {
+  HtbConfig c;
+  c.link_rate_bps = link_rate_bps;
+  for (int i = 0; i < kNumAppClasses; ++i) {
+    c.classes.push_back(
+        {static_cast<AppClass>(i), link_rate_bps / kNumAppClasses, link_rate_bps, 0});
+  }
+  c.default_class = AppClass::kOther;
+  return c;
+}
+
+ns3::Ptr<ns3::Queue<ns3::Packet>> DeviceQueue(ns3::Ptr<ns3::NetDevice> device) {
+  if (auto p2p = ns3::DynamicCast<ns3::PointToPointNetDevice>(device)) return p2p->GetQueue();
+  return TraceLinkHelper::QueueOf(device);
+}
+
+AccessPath BuildAccessPath(const AccessPathOptions& o) {
+  CheckQdiscName(o.shaping_qdisc, "qdisc");
+  CheckQdiscName(o.bottleneck_qdisc, "bottleneck_qdisc");
+  AccessPath path;
+  const bool cross = o.cross.flows > 0;
+  path.nodes.Create(cross ? 6 : 4);
+  path.client = path.nodes.Get(0);
+  path.gateway = path.nodes.Get(1);
+  path.edge = path.nodes.Get(2);
+  path.server = path.nodes.Get(3);
+  ns3::InternetStackHelper stack;
+  stack.Install(path.nodes);
+
+  ns3::PointToPointHelper access;
+  access.SetDeviceAttribute("DataRate", ns3::DataRateValue(ns3::DataRate(o.access_rate_bps)));
+  access.SetChannelAttribute("Delay", ns3::TimeValue(ns3::Seconds(o.access_delay_s)));
+  access.SetQueue("ns3::DropTailQueue<Packet>", "MaxSize", ns3::StringValue("100p"));
+  ns3::NetDeviceContainer access_devs = access.Install(path.client, path.gateway);
+  ns3::NetDeviceContainer bottleneck =
+      TraceLinkHelper::Install(path.edge, path.gateway, o.down, o.up, o.seed);
+  ns3::PointToPointHelper server_link;
+  server_link.SetDeviceAttribute("DataRate", ns3::DataRateValue(ns3::DataRate(o.server_rate_bps)));
+  server_link.SetChannelAttribute("Delay", ns3::TimeValue(ns3::Seconds(o.server_delay_s)));
+  server_link.SetQueue("ns3::DropTailQueue<Packet>", "MaxSize", ns3::StringValue("1000p"));
+  ns3::NetDeviceContainer server_devs = server_link.Install(path.edge, path.server);
+
+  ns3::Ipv4AddressHelper addresses;
+  addresses.SetBase("10.1.1.0", "255.255.255.0");
+  ns3::Ipv4InterfaceContainer access_ifs = addresses.Assign(access_devs);
+  addresses.SetBase("10.1.2.0", "255.255.255.0");
+  addresses.Assign(bottleneck);
+  addresses.SetBase("10.1.3.0", "255.255.255.0");
+  ns3::Ipv4InterfaceContainer server_ifs = addresses.Assign(server_devs);
+  path.client_address = access_ifs.GetAddress(0);
+  path.server_address = server_ifs.GetAddress(1);
+  path.client_access = access_devs.Get(0);
+  path.gateway_access = access_devs.Get(1);
+  path.edge_bottleneck = bottleneck.Get(0);
+  path.gateway_bottleneck = bottleneck.Get(1);
+
+  if (cross) {
+    ns3::Ptr<ns3::Node> src = path.nodes.Get(4), dst = path.nodes.Get(5);
+    ns3::PointToPointHelper fast;
+    fast.SetDeviceAttribute("DataRate", ns3::DataRateValue(ns3::DataRate(10e9)));
+    fast.SetChannelAttribute("Delay", ns3::TimeValue(ns3::MicroSeconds(100)));
+    ns3::NetDeviceContainer a = fast.Install(src, path.edge);
+    ns3::NetDeviceContainer b = fast.Install(path.gateway, dst);
+    addresses.SetBase("10.1.4.0", "255.255.255.0");
+    addresses.Assign(a);
+    addresses.SetBase("10.1.5.0", "255.255.255.0");
+    ns3::Ipv4InterfaceContainer b_ifs = addresses.Assign(b);
+    path.cross_exit = b.Get(1);
+    const uint16_t port = 9;
+    InstallSink(dst, port);
+    for (int i = 0; i < o.cross.flows; ++i) {
+      ns3::Ptr<CrossSource> app =
+          ns3::CreateObject<CrossSource>(ns3::InetSocketAddress(b_ifs.GetAddress(1), port), o.cross,
+                                         core::Rng::Derive(o.seed, 1000 + i));
+      src->AddApplication(app);
+      app->SetStartTime(ns3::Seconds(0.1 * i));
+    }
+  }
+
+  // Queue discs: the shaping points at the gateway, the bottleneck buffer at the edge, plain
+  // FIFOs elsewhere as on a Linux host.
+  const double down_rate = o.access_rate_bps;
+  const double up_rate = std::max(o.up.capacity->MeanRateBps(0, 60) * 4, 1e9);
+  path.shaper_down = InstallQdisc(path.gateway_access, o.shaping_qdisc, down_rate);
+  path.shaper_up = InstallQdisc(path.gateway_bottleneck, o.shaping_qdisc, up_rate);
+  path.edge_qdisc = InstallQdisc(path.edge_bottleneck, o.bottleneck_qdisc, 1e9);
+  // A queue disc above a trace-link buffer waits for room in it; without one, the buffer is a
+  // plain drop-tail queue.
+  if (path.shaper_up) TraceLinkHelper::EnableFlowControl(path.gateway_bottleneck);
+  if (path.edge_qdisc) TraceLinkHelper::EnableFlowControl(path.edge_bottleneck);
+  ns3::Ipv4GlobalRoutingHelper::PopulateRoutingTables();
+  return path;
+}
+
+}  // namespace linklab::sim

@@ -1,0 +1,84 @@
+#pragma once
+// Topologies on ns-3. ns-3 internals: included only by sim/ sources.
+//
+// Access path (the tethered and internet families):
+//
+//   client ──access──► gateway ══bottleneck══► edge ──server──► server
+//                         │  (trace-driven,        │
+//                         │   up/down capacities)  └── cross_src   (cross traffic, internet)
+//                         └── cross_dst
+//
+// The gateway is the phone (tethered) or the home router (internet). Shaping points are the
+// gateway's egress toward the client ("down", shaping what arrives over the bottleneck) and
+// toward the bottleneck ("up"). The bottleneck's downlink buffer is at the edge (a cellular
+// base station's per-user buffer, an ISP router); the uplink buffer is the gateway's device.
+
+#include <memory>
+#include <string>
+
+#include "ns3/internet-stack-helper.h"
+#include "ns3/ipv4-address.h"
+#include "ns3/net-device.h"
+#include "ns3/node-container.h"
+#include "ns3/queue-disc.h"
+#include "sim/ns3/trace_link.h"
+#include "sim/shaping.h"
+
+namespace linklab::sim {
+
+// Queue discs by name: "htb" (linklab's, transparent until shaped), "fifo" (1000 packets),
+// "codel", "fq_codel", "pie", "red", "none" (packets go straight to the device).
+void CheckQdiscName(const std::string& name, const std::string& what);
+
+// Installs queue disc `name` (see CheckQdiscName) as the root of `device`, replacing the
+// default one address assignment put there; an HTB starts transparent at `link_rate_bps`.
+// Null for "none".
+ns3::Ptr<ns3::QueueDisc> InstallQdisc(ns3::Ptr<ns3::NetDevice> device, const std::string& name,
+                                      double link_rate_bps);
+
+// Installs a named ns-3 queue disc ("fifo", "codel", "fq_codel", "pie", "red") as the root of
+// `device` (after removing the default one) and returns it.
+ns3::Ptr<ns3::QueueDisc> InstallNamedQdisc(ns3::Ptr<ns3::NetDevice> device,
+                                           const std::string& name);
+
+// An HTB config that shapes nothing: one class per application class, each guaranteed an
+// equal share of `link_rate_bps` and allowed all of it.
+HtbConfig TransparentHtb(double link_rate_bps);
+
+struct CrossTrafficOptions {
+  int flows = 0;            // on/off UDP sources (0: none)
+  double rate_mbps = 50.0;  // each source's rate while on
+  double mean_on_s = 1.0;   // Pareto on and off periods
+  double mean_off_s = 1.0;
+  double pareto_shape = 1.5;
+};
+
+struct AccessPathOptions {
+  double access_rate_bps = 300e6;
+  double access_delay_s = 0.002;
+  TraceLinkDirection down;  // edge -> gateway
+  TraceLinkDirection up;    // gateway -> edge
+  double server_rate_bps = 1e9;
+  double server_delay_s = 0.001;
+  std::string shaping_qdisc = "htb";
+  std::string bottleneck_qdisc = "none";  // above the edge's buffer (none: the device buffer)
+  CrossTrafficOptions cross;
+  uint64_t seed = 0;
+};
+
+struct AccessPath {
+  ns3::NodeContainer nodes;  // client, gateway, edge, server, then cross_src, cross_dst
+  ns3::Ptr<ns3::Node> client, gateway, edge, server;
+  ns3::Ipv4Address client_address, server_address;
+  ns3::Ptr<ns3::NetDevice> client_access, gateway_access, gateway_bottleneck, edge_bottleneck;
+  ns3::Ptr<ns3::NetDevice> cross_exit;  // cross_dst's device (null without cross traffic)
+  ns3::Ptr<ns3::QueueDisc> shaper_down, shaper_up;  // null for qdisc "none"
+  ns3::Ptr<ns3::QueueDisc> edge_qdisc;              // null for bottleneck_qdisc "none"
+};
+
+AccessPath BuildAccessPath(const AccessPathOptions& options);
+
+// The device queue of a point-to-point or trace-link device.
+ns3::Ptr<ns3::Queue<ns3::Packet>> DeviceQueue(ns3::Ptr<ns3::NetDevice> device);
+
+}  // namespace linklab::sim
