@@ -238,6 +238,14 @@ core::Json BenchSim(const BenchOptions& options) {
   for (const auto& name : sim::ScenarioRegistry().Names()) {
     if (want(name)) results.Push(BenchScenario(name, name, 10.0, budget));
   }
+  // The scale knob: the datacenter fabric with every rate and transfer scaled down 10x and
+  // with standard 1500-byte frames instead of jumbo frames.
+  if (want("datacenter_scale0.1")) {
+    results.Push(BenchScenario("datacenter_scale0.1", "datacenter(scale=0.1)", 10.0, budget));
+  }
+  if (want("datacenter_mtu1500")) {
+    results.Push(BenchScenario("datacenter_mtu1500", "datacenter(mtu=1500)", 10.0, budget));
+  }
   // How cost grows with link rate: one bulk TCP flow over a constant-rate wide-area link.
   for (double mbps : {1.0, 10.0, 100.0, 1000.0, 10000.0}) {
     const std::string label = "rate_" + core::FormatDouble(mbps) + "mbps";

@@ -59,4 +59,9 @@ std::vector<WorkloadItem> ParseWorkload(const std::string& spec, const std::stri
   return out;
 }
 
+uint32_t SocketBufferFor(double rate_bps, double rtt_s) {
+  const double bdp = rate_bps / 8.0 * rtt_s;
+  return static_cast<uint32_t>(std::clamp(2.0 * bdp, 4.0 * 1024 * 1024, 16.0 * 1024 * 1024));
+}
+
 }  // namespace linklab::sim

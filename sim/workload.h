@@ -48,7 +48,15 @@ struct WorkloadOptions {
   double web_think_s = 3.0;
   // Bulk: an endless transfer (0) or bulk_bytes then stop.
   uint64_t bulk_bytes = 0;
+  // TCP send and receive buffers. Scenarios size them to twice the path's bandwidth-delay
+  // product: enough for full rate, and no larger, since ns-3's per-ACK work grows with the
+  // data a sender holds (see the README's scale knob).
+  uint32_t socket_buffer_bytes = 4u << 20;
 };
+
+// Twice the bandwidth-delay product, within [4 MB, 16 MB] (Linux's default to a tuned host's
+// maximum; smaller buffers also trip an ns-3 3.37 TCP fault, TcpRateLinux::SkbSent).
+uint32_t SocketBufferFor(double rate_bps, double rtt_s);
 
 // Cumulative counters of one (link direction, class), written by the applications; probes
 // difference them per interval and drain `rtt_ms`.

@@ -30,9 +30,6 @@ namespace linklab::sim {
 
 namespace {
 
-// Send and receive buffers of every TCP socket: far above the bandwidth-delay products of the
-// modelled paths, so that transfers are limited by congestion control, not by windows.
-constexpr uint32_t kSocketBufferBytes = 4u << 20;
 // TCP payload per segment: 1500-byte IP packets with the timestamp option.
 constexpr uint32_t kTcpSegmentBytes = 1448;
 // Largest write handed to a TCP socket at once.
@@ -74,9 +71,10 @@ ns3::InetSocketAddress MarkedAddress(ns3::Ipv4Address address, uint16_t port, ui
 
 // How the TCP sockets of one workload instance are set up (both ends).
 struct SocketSpec {
-  std::string tcp;          // "newreno", "cubic" or "bbr"
-  uint8_t tos = 0;          // ToS byte: the class's DSCP << 2
-  uint32_t bbr_stream = 0;  // random stream of BBR's gain-cycle start, drawn from the seed
+  std::string tcp;                   // "newreno", "cubic" or "bbr"
+  uint8_t tos = 0;                   // ToS byte: the class's DSCP << 2
+  uint32_t bbr_stream = 0;           // random stream of BBR's gain-cycle start, drawn from the seed
+  uint32_t buffer_bytes = 4u << 20;  // send and receive buffers (WorkloadOptions)
 };
 
 // A TCP socket on `node` with the spec's congestion control, marking and buffers.
@@ -85,8 +83,8 @@ ns3::Ptr<ns3::Socket> CreateTcpSocket(ns3::Ptr<ns3::Node> node, const SocketSpec
       ns3::Socket::CreateSocket(node, ns3::TcpSocketFactory::GetTypeId());
   ns3::Ptr<ns3::TcpSocketBase> tcp = ns3::DynamicCast<ns3::TcpSocketBase>(socket);
   if (!tcp) throw std::logic_error("ns-3 TCP socket is not a TcpSocketBase");
-  tcp->SetAttribute("SndBufSize", ns3::UintegerValue(kSocketBufferBytes));
-  tcp->SetAttribute("RcvBufSize", ns3::UintegerValue(kSocketBufferBytes));
+  tcp->SetAttribute("SndBufSize", ns3::UintegerValue(spec.buffer_bytes));
+  tcp->SetAttribute("RcvBufSize", ns3::UintegerValue(spec.buffer_bytes));
   tcp->SetAttribute("SegmentSize", ns3::UintegerValue(kTcpSegmentBytes));
   if (spec.tcp == "newreno") {
     tcp->SetCongestionControlAlgorithm(ns3::CreateObject<ns3::TcpNewReno>());
@@ -758,15 +756,16 @@ class FanInClient : public ns3::Application {
 };
 
 void InstallFanInServer(ns3::Ptr<ns3::Node> server, uint16_t port, const std::string& tcp,
-                        AppClass app_class, AppCounters* counters) {
+                        AppClass app_class, uint32_t buffer_bytes, AppCounters* counters) {
   CheckTcpVariant(tcp, "fan-in tcp");
-  const SocketSpec spec{tcp, static_cast<uint8_t>(DefaultDscp(app_class) << 2), 0};
+  const SocketSpec spec{tcp, static_cast<uint8_t>(DefaultDscp(app_class) << 2), 0, buffer_bytes};
   Install(server, ns3::CreateObject<TcpResponder>(spec, port, true, counters), 0.0);
 }
 
 void InstallFanInClient(ns3::Ptr<ns3::Node> client, const std::vector<ns3::Ipv4Address>& servers,
                         uint16_t port, uint64_t bytes, double period_s, double start_s,
-                        const std::string& tcp, AppClass app_class, AppCounters* counters) {
+                        const std::string& tcp, AppClass app_class, uint32_t buffer_bytes,
+                        AppCounters* counters) {
   CheckTcpVariant(tcp, "fan-in tcp");
   if (bytes == 0 || !(period_s > 0)) {
     throw std::invalid_argument("fan-in transfers need bytes > 0 and period_s > 0");
@@ -774,7 +773,7 @@ void InstallFanInClient(ns3::Ptr<ns3::Node> client, const std::vector<ns3::Ipv4A
   const uint8_t tos = static_cast<uint8_t>(DefaultDscp(app_class) << 2);
   std::vector<ns3::Address> addresses;
   for (const auto& a : servers) addresses.push_back(MarkedAddress(a, port, tos));
-  const SocketSpec spec{tcp, tos, 0};
+  const SocketSpec spec{tcp, tos, 0, buffer_bytes};
   Install(client,
           ns3::CreateObject<FanInClient>(spec, std::move(addresses), bytes, period_s, counters),
           start_s);
@@ -819,7 +818,8 @@ void InstallWorkload(const WorkloadItem& item, const WorkloadOptions& options,
   for (int i = 0; i < item.count; ++i) {
     const double start = start_s + rng.Uniform();
     const uint16_t port = (*next_port)++;
-    const SocketSpec spec{item.tcp, tos, static_cast<uint32_t>(rng.NextU64() >> 33)};
+    const SocketSpec spec{item.tcp, tos, static_cast<uint32_t>(rng.NextU64() >> 33),
+                          options.socket_buffer_bytes};
     const uint64_t instance_seed = core::Rng::Derive(seed, static_cast<uint64_t>(i));
     const ns3::Address server_address = MarkedAddress(sender_address, port, tos);
     switch (item.app_class) {

@@ -38,9 +38,10 @@ void InstallWorkload(const WorkloadItem& item, const WorkloadOptions& options,
 // when the next round starts is abandoned. Servers answer on `port` (install one listener per
 // server with InstallFanInServer first).
 void InstallFanInServer(ns3::Ptr<ns3::Node> server, uint16_t port, const std::string& tcp,
-                        AppClass app_class, AppCounters* counters);
+                        AppClass app_class, uint32_t buffer_bytes, AppCounters* counters);
 void InstallFanInClient(ns3::Ptr<ns3::Node> client, const std::vector<ns3::Ipv4Address>& servers,
                         uint16_t port, uint64_t bytes, double period_s, double start_s,
-                        const std::string& tcp, AppClass app_class, AppCounters* counters);
+                        const std::string& tcp, AppClass app_class, uint32_t buffer_bytes,
+                        AppCounters* counters);
 
 }  // namespace linklab::sim

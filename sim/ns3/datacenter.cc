@@ -166,6 +166,8 @@ class DatacenterScenario : public Ns3Scenario {
     for (int h = 1; h < n_hosts; ++h) fabric.AddReceiver(hosts.Get(h)->GetId());
     ProbeDelays(hosts);
 
+    // Socket buffers: twice the fabric's bandwidth-delay product plus its buffers.
+    const uint32_t buffer = SocketBufferFor(rate, rtt_s_ + 2.0 * buffer_ * mtu_ * 8 / rate);
     // Incast: host 0 asks the senders (other racks first) for incast_kb each, every period.
     if (incast_senders_ > 0) {
       std::vector<int> order;
@@ -173,19 +175,19 @@ class DatacenterScenario : public Ns3Scenario {
       for (int h = 1; h < hosts_per_rack_; ++h) order.push_back(h);
       std::vector<ns3::Ipv4Address> senders;
       for (int i = 0; i < incast_senders_; ++i) {
-        InstallFanInServer(hosts.Get(order[i]), kIncastPort, tcp_, kIncastClass,
+        InstallFanInServer(hosts.Get(order[i]), kIncastPort, tcp_, kIncastClass, buffer,
                            rx.counters(kIncastClass));
         senders.push_back(host_address[order[i]]);
       }
       InstallFanInClient(hosts.Get(0), senders, kIncastPort,
                          std::max<uint64_t>(1, incast_bytes_ * scale_), incast_period_s_, 0.01,
-                         tcp_, kIncastClass, rx.counters(kIncastClass));
+                         tcp_, kIncastClass, buffer, rx.counters(kIncastClass));
     }
     // Shuffle: every host fetches shuffle_kb from every other host, every period.
     if (shuffle_bytes_ > 0) {
       core::Rng rng(core::Rng::Derive(seed, 5));
       for (int h = 0; h < n_hosts; ++h) {
-        InstallFanInServer(hosts.Get(h), kShufflePort, tcp_, kShuffleClass,
+        InstallFanInServer(hosts.Get(h), kShufflePort, tcp_, kShuffleClass, buffer,
                            fabric.counters(kShuffleClass));
       }
       for (int h = 0; h < n_hosts; ++h) {
@@ -195,7 +197,7 @@ class DatacenterScenario : public Ns3Scenario {
         }
         InstallFanInClient(hosts.Get(h), others, kShufflePort,
                            std::max<uint64_t>(1, shuffle_bytes_ * scale_), shuffle_period_s_,
-                           0.01 + rng.Uniform(0, 0.001), tcp_, kShuffleClass,
+                           0.01 + rng.Uniform(0, 0.001), tcp_, kShuffleClass, buffer,
                            (h == 0 ? rx : fabric).counters(kShuffleClass));
       }
     }

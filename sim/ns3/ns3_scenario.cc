@@ -217,6 +217,12 @@ class AccessScenario : public Ns3Scenario {
 
     WorkloadOptions wo;
     for (double& b : wo.video_ladder_kbps) b *= scale_;
+    // Sized for the bottleneck (twice its mean rate over the first minute, as traces vary)
+    // over the base RTT plus its full buffer.
+    const double rate = 2 * down_capacity_->MeanRateBps(0, 60);
+    wo.socket_buffer_bytes =
+        SocketBufferFor(rate, 2 * (o.access_delay_s + o.down.delay_s + o.server_delay_s) +
+                                  o.down.buffer_packets * 1500 * 8 / rate);
     const AppEndpoints ends{path.client, path.server, path.client_address, path.server_address};
     uint16_t port = 10000;
     for (size_t i = 0; i < workload_.size(); ++i) {
