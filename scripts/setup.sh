@@ -13,7 +13,7 @@ shift || true
 packages=(
   build-essential cmake git pkg-config
   libtorch-dev libopenblas0-pthread        # libtorch; OpenBLAS instead of the reference BLAS
-  libns3-dev ns3 libgsl-dev libxml2-dev    # ns-3 3.37 (its CMake targets reference these)
+  libns3-dev ns3 libgsl-dev libxml2-dev libsqlite3-dev  # ns-3 3.37 (its CMake targets link these)
   libeigen3-dev libhdf5-dev libboost-program-options-dev
   libgtest-dev libgmock-dev
   iproute2                                 # tc and ip, for linklab-live
