@@ -1,9 +1,14 @@
 #include "sim/ns3/trace_link.h"
 
 #include <algorithm>
+#include <array>
+#include <cmath>
 #include <stdexcept>
+#include <string>
+#include <utility>
 
 #include "core/rng.h"
+#include "core/text.h"
 #include "ns3/channel.h"
 #include "ns3/drop-tail-queue.h"
 #include "ns3/mac48-address.h"
@@ -12,32 +17,34 @@
 #include "ns3/tag.h"
 #include "ns3/trace-source-accessor.h"
 #include "ns3/traced-callback.h"
-#include "ns3/uinteger.h"
 
 namespace linklab::sim {
 
 namespace {
 
-// The L3 protocol number rides along as a tag: the link adds no header, so packet sizes (and
-// the capacity they use) are the IP packets' own.
+// The link adds no header, so a packet uses exactly its IP size of the capacity; the L3
+// protocol number travels with it as a packet tag instead.
 class ProtocolTag : public ns3::Tag {
  public:
   static ns3::TypeId GetTypeId() {
-    static ns3::TypeId tid = ns3::TypeId("linklab::sim::ProtocolTag")
+    static ns3::TypeId tid = ns3::TypeId("linklab::sim::TraceLinkProtocolTag")
                                  .SetParent<ns3::Tag>()
                                  .AddConstructor<ProtocolTag>();
     return tid;
   }
   ns3::TypeId GetInstanceTypeId() const override { return GetTypeId(); }
   uint32_t GetSerializedSize() const override { return 2; }
-  void Serialize(ns3::TagBuffer i) const override { i.WriteU16(protocol); }
-  void Deserialize(ns3::TagBuffer i) override { protocol = i.ReadU16(); }
+  void Serialize(ns3::TagBuffer buffer) const override { buffer.WriteU16(protocol); }
+  void Deserialize(ns3::TagBuffer buffer) override { protocol = buffer.ReadU16(); }
   void Print(std::ostream& os) const override { os << "protocol=" << protocol; }
+
   uint16_t protocol = 0;
 };
 
 class TraceLinkChannel;
 
+// One end of a trace link. It sends in its own direction (buffer, capacity process, delay) and
+// applies the peer direction's random loss to what arrives.
 class TraceLinkNetDevice : public ns3::NetDevice {
  public:
   static ns3::TypeId GetTypeId() {
@@ -48,60 +55,63 @@ class TraceLinkNetDevice : public ns3::NetDevice {
             .AddTraceSource("MacTx", "A packet offered for sending",
                             ns3::MakeTraceSourceAccessor(&TraceLinkNetDevice::mac_tx_),
                             "ns3::Packet::TracedCallback")
-            .AddTraceSource("MacTxDrop", "A packet dropped: the device buffer is full",
+            .AddTraceSource("MacTxDrop", "A packet dropped because the device buffer is full",
                             ns3::MakeTraceSourceAccessor(&TraceLinkNetDevice::mac_tx_drop_),
                             "ns3::Packet::TracedCallback")
             .AddTraceSource("PhyTxBegin", "Service of a packet starts",
                             ns3::MakeTraceSourceAccessor(&TraceLinkNetDevice::phy_tx_begin_),
                             "ns3::Packet::TracedCallback")
-            .AddTraceSource("PhyTxEnd", "Service of a packet ends",
+            .AddTraceSource("PhyTxEnd", "Service of a packet ends (its last byte has left)",
                             ns3::MakeTraceSourceAccessor(&TraceLinkNetDevice::phy_tx_end_),
                             "ns3::Packet::TracedCallback")
-            .AddTraceSource("PhyRxDrop", "A packet lost on the wire",
+            .AddTraceSource("PhyRxDrop", "A packet lost on the wire (seen at the receiver)",
                             ns3::MakeTraceSourceAccessor(&TraceLinkNetDevice::phy_rx_drop_),
                             "ns3::Packet::TracedCallback")
-            .AddTraceSource("MacRx", "A packet delivered to the stack",
+            .AddTraceSource("MacRx", "A packet passed up to the receiver's stack",
                             ns3::MakeTraceSourceAccessor(&TraceLinkNetDevice::mac_rx_),
                             "ns3::Packet::TracedCallback");
     return tid;
   }
 
-  void Configure(const TraceLinkDirection& tx, uint64_t seed) {
-    if (!tx.capacity) throw std::invalid_argument("trace link: no capacity process");
-    if (tx.delay_s < 0) {
-      throw std::invalid_argument("trace link: negative delay " + std::to_string(tx.delay_s) +
-                                  " s");
-    }
-    if (tx.loss_rate < 0 || tx.loss_rate > 1) {
-      throw std::invalid_argument("trace link: loss rate " + std::to_string(tx.loss_rate) +
-                                  " is outside [0, 1]");
-    }
-    if (tx.buffer_packets < 1) throw std::invalid_argument("trace link: buffer must be >= 1");
+  // Sends per `tx`; packets from the peer are lost with `rx_loss_rate`, drawn from `rx_seed`.
+  void Configure(const TraceLinkDirection& tx, double rx_loss_rate, uint64_t rx_seed) {
     tx_ = tx;
+    rx_loss_rate_ = rx_loss_rate;
+    rx_rng_.Seed(rx_seed);
     queue_ = ns3::CreateObject<ns3::DropTailQueue<ns3::Packet>>();
     queue_->SetMaxSize(ns3::QueueSize(ns3::QueueSizeUnit::PACKETS, tx.buffer_packets));
-    loss_rng_.Seed(seed);
   }
-  void Attach(ns3::Ptr<TraceLinkChannel> channel);
+  void Attach(ns3::Ptr<TraceLinkChannel> channel, ns3::Address peer_address) {
+    channel_ = channel;
+    peer_address_ = peer_address;
+  }
+  // Lets the device queue stop and wake the queue disc above (once; later calls do nothing).
+  void EnableFlowControl() {
+    if (flow_control_) return;
+    auto interface = GetObject<ns3::NetDeviceQueueInterface>();
+    interface->GetTxQueue(0)->ConnectQueueTraces(queue_);
+    flow_control_ = true;
+  }
   ns3::Ptr<ns3::Queue<ns3::Packet>> queue() const { return queue_; }
   CapacityProcess* capacity() const { return tx_.capacity.get(); }
   double delay_s() const { return tx_.delay_s; }
 
-  // Arrival from the peer after the propagation delay; random loss applies here.
-  void Receive(ns3::Ptr<ns3::Packet> packet, double loss_rate) {
-    if (loss_rate > 0 && loss_rng_.Uniform() < loss_rate) {
+  // A packet from the peer reaches this end (the channel calls this after the delay).
+  void Receive(ns3::Ptr<ns3::Packet> packet) {
+    if (rx_loss_rate_ > 0 && rx_rng_.Uniform() < rx_loss_rate_) {
       phy_rx_drop_(packet);
       return;
     }
     ProtocolTag tag;
     packet->RemovePacketTag(tag);
     mac_rx_(packet);
+    if (!promisc_callback_.IsNull()) {
+      promisc_callback_(this, packet, tag.protocol, peer_address_, address_, PACKET_HOST);
+    }
     if (!rx_callback_.IsNull()) rx_callback_(this, packet, tag.protocol, peer_address_);
   }
-  void set_peer_address(ns3::Address a) { peer_address_ = a; }
-  double loss_rate() const { return tx_.loss_rate; }
 
-  // NetDevice
+  // ns3::NetDevice
   void SetIfIndex(const uint32_t index) override { if_index_ = index; }
   uint32_t GetIfIndex() const override { return if_index_; }
   ns3::Ptr<ns3::Channel> GetChannel() const override;
@@ -110,12 +120,13 @@ class TraceLinkNetDevice : public ns3::NetDevice {
   }
   ns3::Address GetAddress() const override { return address_; }
   bool SetMtu(const uint16_t mtu) override {
+    if (mtu == 0) return false;
     mtu_ = mtu;
     return true;
   }
   uint16_t GetMtu() const override { return mtu_; }
   bool IsLinkUp() const override { return true; }
-  void AddLinkChangeCallback(ns3::Callback<void>) override {}
+  void AddLinkChangeCallback(ns3::Callback<void>) override {}  // the link never goes down
   bool IsBroadcast() const override { return true; }
   ns3::Address GetBroadcast() const override { return ns3::Mac48Address::GetBroadcast(); }
   bool IsMulticast() const override { return true; }
@@ -143,12 +154,14 @@ class TraceLinkNetDevice : public ns3::NetDevice {
                 uint16_t) override {
     return false;
   }
+  bool SupportsSendFrom() const override { return false; }
   ns3::Ptr<ns3::Node> GetNode() const override { return node_; }
   void SetNode(ns3::Ptr<ns3::Node> node) override { node_ = node; }
   bool NeedsArp() const override { return false; }
-  void SetReceiveCallback(ReceiveCallback cb) override { rx_callback_ = cb; }
-  void SetPromiscReceiveCallback(PromiscReceiveCallback) override {}
-  bool SupportsSendFrom() const override { return false; }
+  void SetReceiveCallback(ReceiveCallback callback) override { rx_callback_ = callback; }
+  void SetPromiscReceiveCallback(PromiscReceiveCallback callback) override {
+    promisc_callback_ = callback;
+  }
 
  protected:
   void DoDispose() override {
@@ -156,26 +169,41 @@ class TraceLinkNetDevice : public ns3::NetDevice {
     channel_ = nullptr;
     queue_ = nullptr;
     rx_callback_ = ReceiveCallback();
+    promisc_callback_ = PromiscReceiveCallback();
     ns3::NetDevice::DoDispose();
   }
 
  private:
-  // Serves the head of the buffer: its last byte leaves when the capacity process has offered
-  // it. A link that was idle cannot use capacity from before now; a busy one continues from
-  // its byte position (several packets share one mahimahi opportunity).
+  // Takes the head of the buffer into service. Its last byte leaves when the capacity process
+  // reaches the device's byte position plus its size. A busy link goes on from its position
+  // (small packets share an opportunity); an idle one cannot use capacity from before now.
   void StartService(bool continuing) {
+    busy_ = true;  // before Dequeue, in case a queue disc it wakes sends again at once
     ns3::Ptr<ns3::Packet> packet = queue_->Dequeue();
-    if (!packet) return;
-    busy_ = true;
-    const double now = ns3::Simulator::Now().GetSeconds();
-    if (!continuing) position_ = std::max(position_, tx_.capacity->Cumulative(now));
-    position_ += packet->GetSize();
-    const double finish = tx_.capacity->TimeOf(position_);
+    if (!packet) {
+      busy_ = false;
+      return;
+    }
+    CapacityProcess& capacity = *tx_.capacity;
+    const ns3::Time now = ns3::Simulator::Now();
+    if (!continuing) {
+      position_bytes_ = std::max(position_bytes_, capacity.Cumulative(now.GetSeconds()));
+    }
+    position_bytes_ += packet->GetSize();
+    const ns3::Time finish = ns3::Seconds(capacity.TimeOf(position_bytes_));  // nearest ns
     phy_tx_begin_(packet);
-    ns3::Simulator::Schedule(ns3::Seconds(std::max(0.0, finish - now)),
-                             &TraceLinkNetDevice::EndService, this, packet);
+    ns3::Simulator::Schedule(std::max(finish - now, ns3::Time(0)), &TraceLinkNetDevice::EndService,
+                             this, packet);
   }
   void EndService(ns3::Ptr<ns3::Packet> packet);
+
+  TraceLinkDirection tx_;
+  ns3::Ptr<ns3::DropTailQueue<ns3::Packet>> queue_;
+  bool busy_ = false;            // a packet is in service
+  double position_bytes_ = 0.0;  // the capacity process's bytes used or lost so far
+  bool flow_control_ = false;
+  double rx_loss_rate_ = 0.0;
+  core::Rng rx_rng_;
 
   ns3::Ptr<ns3::Node> node_;
   ns3::Ptr<TraceLinkChannel> channel_;
@@ -183,16 +211,13 @@ class TraceLinkNetDevice : public ns3::NetDevice {
   ns3::Address peer_address_;
   uint32_t if_index_ = 0;
   uint16_t mtu_ = 1500;
-  TraceLinkDirection tx_;
-  ns3::Ptr<ns3::DropTailQueue<ns3::Packet>> queue_;
-  core::Rng loss_rng_;
-  bool busy_ = false;
-  double position_ = 0.0;  // bytes of the capacity process used or lost so far
   ReceiveCallback rx_callback_;
+  PromiscReceiveCallback promisc_callback_;
   ns3::TracedCallback<ns3::Ptr<const ns3::Packet>> mac_tx_, mac_tx_drop_, phy_tx_begin_,
       phy_tx_end_, phy_rx_drop_, mac_rx_;
 };
 
+// The wire between two devices: carries each packet to the other end after the sender's delay.
 class TraceLinkChannel : public ns3::Channel {
  public:
   static ns3::TypeId GetTypeId() {
@@ -201,45 +226,58 @@ class TraceLinkChannel : public ns3::Channel {
                                  .AddConstructor<TraceLinkChannel>();
     return tid;
   }
-  void Attach(ns3::Ptr<TraceLinkNetDevice> device) { devices_.push_back(device); }
-  std::size_t GetNDevices() const override { return devices_.size(); }
-  ns3::Ptr<ns3::NetDevice> GetDevice(std::size_t i) const override { return devices_.at(i); }
-  // Carries a packet from `from` to the other end after `from`'s propagation delay.
-  void Transmit(ns3::Ptr<ns3::Packet> packet, TraceLinkNetDevice* from) {
-    ns3::Ptr<TraceLinkNetDevice> to = devices_[0] == from ? devices_[1] : devices_[0];
+  void Connect(ns3::Ptr<TraceLinkNetDevice> a, ns3::Ptr<TraceLinkNetDevice> b) {
+    ends_[0] = a;
+    ends_[1] = b;
+  }
+  std::size_t GetNDevices() const override { return 2; }
+  ns3::Ptr<ns3::NetDevice> GetDevice(std::size_t i) const override { return ends_.at(i); }
+  void Transmit(ns3::Ptr<ns3::Packet> packet, const TraceLinkNetDevice* from) {
+    ns3::Ptr<TraceLinkNetDevice> to = ends_[0] == from ? ends_[1] : ends_[0];
     ns3::Simulator::ScheduleWithContext(to->GetNode()->GetId(), ns3::Seconds(from->delay_s()),
-                                        &TraceLinkNetDevice::Receive, to, packet,
-                                        from->loss_rate());
+                                        &TraceLinkNetDevice::Receive, to, packet->Copy());
   }
 
  protected:
   void DoDispose() override {
-    devices_.clear();
+    ends_ = {};
     ns3::Channel::DoDispose();
   }
 
  private:
-  std::vector<ns3::Ptr<TraceLinkNetDevice>> devices_;
+  std::array<ns3::Ptr<TraceLinkNetDevice>, 2> ends_;
 };
-
-void TraceLinkNetDevice::Attach(ns3::Ptr<TraceLinkChannel> channel) {
-  channel_ = channel;
-  channel->Attach(this);
-}
 
 ns3::Ptr<ns3::Channel> TraceLinkNetDevice::GetChannel() const { return channel_; }
 
 void TraceLinkNetDevice::EndService(ns3::Ptr<ns3::Packet> packet) {
-  busy_ = false;
   phy_tx_end_(packet);
   channel_->Transmit(packet, this);
-  if (queue_ && !queue_->IsEmpty()) StartService(/*continuing=*/true);
+  StartService(/*continuing=*/true);  // the next packet, if the buffer has one
+}
+
+void CheckDirection(const TraceLinkDirection& d, const std::string& name) {
+  const std::string what = "trace link " + name + ": ";
+  if (!d.capacity) throw std::invalid_argument(what + "no capacity process");
+  if (!(d.delay_s >= 0) || !std::isfinite(d.delay_s)) {
+    throw std::invalid_argument(what + "delay_s = " + core::FormatDouble(d.delay_s) +
+                                " must be finite and >= 0");
+  }
+  if (d.buffer_packets < 1) throw std::invalid_argument(what + "buffer_packets = 0 must be >= 1");
+  if (!(d.loss_rate >= 0 && d.loss_rate <= 1)) {
+    throw std::invalid_argument(what + "loss_rate = " + core::FormatDouble(d.loss_rate) +
+                                " must be in [0, 1]");
+  }
 }
 
 TraceLinkNetDevice* AsTraceLink(ns3::Ptr<ns3::NetDevice> device) {
-  auto* d = dynamic_cast<TraceLinkNetDevice*>(ns3::PeekPointer(device));
-  if (!d) throw std::logic_error("not a trace-link device");
-  return d;
+  auto* link = dynamic_cast<TraceLinkNetDevice*>(ns3::PeekPointer(device));
+  if (!link) {
+    throw std::invalid_argument(
+        "trace link: " + (device ? device->GetInstanceTypeId().GetName() : std::string("null")) +
+        " is not a trace-link device");
+  }
+  return link;
 }
 
 }  // namespace
@@ -247,28 +285,30 @@ TraceLinkNetDevice* AsTraceLink(ns3::Ptr<ns3::NetDevice> device) {
 ns3::NetDeviceContainer TraceLinkHelper::Install(ns3::Ptr<ns3::Node> a, ns3::Ptr<ns3::Node> b,
                                                  const TraceLinkDirection& ab,
                                                  const TraceLinkDirection& ba, uint64_t seed) {
+  CheckDirection(ab, "a->b");
+  CheckDirection(ba, "b->a");
+  // Device 0 sends a->b and loses b->a packets; device 1 the other way round. Each direction's
+  // loss has its own stream.
+  ns3::Ptr<TraceLinkNetDevice> da = ns3::CreateObject<TraceLinkNetDevice>();
+  ns3::Ptr<TraceLinkNetDevice> db = ns3::CreateObject<TraceLinkNetDevice>();
+  da->Configure(ab, ba.loss_rate, core::Rng::Derive(seed, 1));
+  db->Configure(ba, ab.loss_rate, core::Rng::Derive(seed, 0));
   ns3::Ptr<TraceLinkChannel> channel = ns3::CreateObject<TraceLinkChannel>();
-  ns3::NetDeviceContainer out;
-  const TraceLinkDirection* dirs[2] = {&ab, &ba};
-  ns3::Ptr<ns3::Node> nodes[2] = {a, b};
-  ns3::Ptr<TraceLinkNetDevice> devs[2];
-  for (int i = 0; i < 2; ++i) {
-    devs[i] = ns3::CreateObject<TraceLinkNetDevice>();
-    devs[i]->SetAddress(ns3::Mac48Address::Allocate());
-    devs[i]->Configure(*dirs[i], core::Rng::Derive(seed, 77 + i));
-    nodes[i]->AddDevice(devs[i]);
-    devs[i]->Attach(channel);
-    devs[i]->AggregateObject(ns3::CreateObject<ns3::NetDeviceQueueInterface>());
-    out.Add(devs[i]);
+  channel->Connect(da, db);
+  ns3::NetDeviceContainer devices;
+  for (auto [device, node] : {std::pair{da, a}, std::pair{db, b}}) {
+    device->SetAddress(ns3::Mac48Address::Allocate());
+    node->AddDevice(device);
+    device->AggregateObject(ns3::CreateObject<ns3::NetDeviceQueueInterface>());
+    devices.Add(device);
   }
-  devs[0]->set_peer_address(devs[1]->GetAddress());
-  devs[1]->set_peer_address(devs[0]->GetAddress());
-  return out;
+  da->Attach(channel, db->GetAddress());
+  db->Attach(channel, da->GetAddress());
+  return devices;
 }
 
 void TraceLinkHelper::EnableFlowControl(ns3::Ptr<ns3::NetDevice> device) {
-  ns3::Ptr<ns3::NetDeviceQueueInterface> ndqi = device->GetObject<ns3::NetDeviceQueueInterface>();
-  ndqi->GetTxQueue(0)->ConnectQueueTraces(AsTraceLink(device)->queue());
+  AsTraceLink(device)->EnableFlowControl();
 }
 
 CapacityProcess* TraceLinkHelper::CapacityOf(ns3::Ptr<ns3::NetDevice> device) {
