@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/registry.h"
+#include "tests/test_util.h"
 
 namespace linklab::core {
 namespace {
@@ -15,16 +16,7 @@ std::vector<ParamSpec> Schema() {
           StringParam("free", "", "free text")};
 }
 
-// Message of the invalid_argument thrown by `f`, or "" when nothing was thrown.
-template <typename F>
-std::string ErrorOf(F f) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "";
-}
+using linklab::testing::ErrorOf;
 
 TEST(Params, DefaultsFilledIn) {
   const Params p = Params::Resolve(Schema(), {}, "[agent]");

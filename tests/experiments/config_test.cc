@@ -4,6 +4,8 @@
 
 #include <fstream>
 
+#include "tests/test_util.h"
+
 namespace linklab::experiments {
 namespace {
 
@@ -13,15 +15,7 @@ std::string WriteTemp(const std::string& name, const std::string& text) {
   return path;
 }
 
-template <typename F>
-std::string ErrorOf(F f) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "";
-}
+using linklab::testing::ErrorOf;
 
 TEST(Ini, ParsesSectionsCommentsAndLines) {
   const auto entries = ParseIni(

@@ -8,18 +8,12 @@
 #include <cmath>
 #include <fstream>
 
+#include "tests/test_util.h"
+
 namespace linklab::sim {
 namespace {
 
-template <typename F>
-std::string ErrorOf(F f) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "";
-}
+using linklab::testing::ErrorOf;
 
 const LinkSample& Find(const std::vector<LinkSample>& samples, const std::string& link,
                        const std::string& app_class) {
