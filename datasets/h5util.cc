@@ -15,7 +15,15 @@ H5::Group EnsureGroup(H5::H5File& file, const std::string& path) {
   for (const auto& part : core::Split(path, '/')) {
     if (part.empty()) continue;
     current += "/" + part;
-    if (!Exists(file, current)) file.createGroup(current);
+    if (!Exists(file, current)) {
+      // No modification times in object headers: the same content gives the same file.
+      const hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
+      H5Pset_obj_track_times(gcpl, false);
+      const hid_t g = H5Gcreate2(file.getId(), current.c_str(), H5P_DEFAULT, gcpl, H5P_DEFAULT);
+      H5Pclose(gcpl);
+      if (g < 0) throw std::runtime_error("cannot create group " + current);
+      H5Gclose(g);
+    }
   }
   return file.openGroup(current.empty() ? "/" : current);
 }
@@ -24,6 +32,7 @@ void WriteDoubles(H5::Group& group, const std::string& name, const std::vector<d
   hsize_t dims[1] = {values.size()};
   H5::DataSpace space(1, dims);
   H5::DSetCreatPropList props;
+  H5Pset_obj_track_times(props.getId(), false);
   if (!values.empty()) {
     hsize_t chunk[1] = {std::min<hsize_t>(values.size(), 65536)};
     props.setChunk(1, chunk);

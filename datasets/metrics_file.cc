@@ -7,18 +7,26 @@
 
 namespace linklab::datasets {
 
-namespace {
-constexpr int64_t kMetricsLayoutVersion = 1;
-}  // namespace
+const FileKind kMetricsFile{"linklab-metrics", 1};
+const FileKind kDatasetFile{"linklab-dataset", 1};
 
 void WriteMetrics(const std::string& path, const core::MetricsLog& log, const Attributes& attrs) {
+  WriteTables(path, kMetricsFile, log, attrs);
+}
+
+core::MetricsLog ReadMetrics(const std::string& path, Attributes* attrs) {
+  return ReadTables(path, kMetricsFile, attrs);
+}
+
+void WriteTables(const std::string& path, const FileKind& kind, const core::MetricsLog& log,
+                 const Attributes& attrs) {
   h5::QuietErrors quiet;
   const std::string tmp = path + ".tmp";
   try {
     H5::H5File file(tmp, H5F_ACC_TRUNC);
     H5::Group root = file.openGroup("/");
-    h5::SetText(root, "kind", "linklab-metrics");
-    h5::SetInt(root, "layout_version", kMetricsLayoutVersion);
+    h5::SetText(root, "kind", kind.name);
+    h5::SetInt(root, "layout_version", kind.version);
     for (const auto& [k, v] : attrs.text) h5::SetText(root, k, v);
     for (const auto& [k, v] : attrs.ints) h5::SetInt(root, k, v);
     for (const auto& [name, table] : log.tables()) {
@@ -38,20 +46,22 @@ void WriteMetrics(const std::string& path, const core::MetricsLog& log, const At
   }
 }
 
-core::MetricsLog ReadMetrics(const std::string& path, Attributes* attrs) {
+core::MetricsLog ReadTables(const std::string& path, const FileKind& kind, Attributes* attrs) {
   h5::QuietErrors quiet;
   core::MetricsLog log;
   try {
     H5::H5File file(path, H5F_ACC_RDONLY);
     H5::Group root = file.openGroup("/");
-    if (!root.attrExists("kind") || h5::GetText(root, "kind") != "linklab-metrics") {
-      throw std::runtime_error(path + ": not a linklab metrics file (no kind = linklab-metrics)");
+    if (!root.attrExists("kind") || h5::GetText(root, "kind") != kind.name) {
+      throw std::runtime_error(
+          path + ": not a " + kind.name +
+          " file (kind = " + (root.attrExists("kind") ? h5::GetText(root, "kind") : "none") + ")");
     }
     const int64_t version = h5::GetInt(root, "layout_version");
-    if (version != kMetricsLayoutVersion) {
-      throw std::runtime_error(path + ": metrics layout version " + std::to_string(version) +
-                               ", this build reads version " +
-                               std::to_string(kMetricsLayoutVersion));
+    if (version != kind.version) {
+      throw std::runtime_error(path + ": " + kind.name + " layout version " +
+                               std::to_string(version) + ", this build reads version " +
+                               std::to_string(kind.version));
     }
     if (attrs) {
       for (unsigned i = 0; i < static_cast<unsigned>(root.getNumAttrs()); ++i) {

@@ -1,6 +1,7 @@
 #include "experiments/bench.h"
 
 #include <chrono>
+#include <cmath>
 #include <iostream>
 #include <stdexcept>
 
@@ -10,6 +11,7 @@
 #include "core/text.h"
 #include "envs/registry.h"
 #include "experiments/config.h"
+#include "sim/capacity.h"
 #include "sim/scenario.h"
 
 namespace linklab::experiments {
@@ -194,8 +196,14 @@ namespace {
 
 // Runs `scenario` in steps of `step_s` until `sim_s` simulated seconds or `wall_budget_s` of
 // wall time; reports the cost per simulated second.
-core::Json BenchScenario(const std::string& label, const std::string& spec, double sim_s,
-                         double wall_budget_s, double step_s = 0.1) {
+// The report of one case, and its wall seconds per simulated second.
+struct ScenarioCost {
+  core::Json report;
+  double wall_per_sim_second = 0.0;
+};
+
+ScenarioCost BenchScenario(const std::string& label, const std::string& spec, double sim_s,
+                           double wall_budget_s, double step_s = 1.0) {
   std::cerr << "bench sim: " << label << " = " << spec << "\n";
   auto scenario = sim::MakeScenario(spec);
   const auto t_build = Clock::now();
@@ -212,7 +220,7 @@ core::Json BenchScenario(const std::string& label, const std::string& spec, doub
   core::Json j = core::Json::Object();
   j.Set("case", label)
       .Set("scenario", spec)
-      .Set("backend", "ns3")
+      .Set("backend", spec.find("backend=fluid") != std::string::npos ? "fluid" : "ns3")
       .Set("simulated_s", simulated)
       .Set("wall_s", wall)
       .Set("build_wall_s", build_s)
@@ -222,7 +230,7 @@ core::Json BenchScenario(const std::string& label, const std::string& spec, doub
       .Set("packets_delivered", static_cast<int64_t>(c.packets_delivered))
       .Set("packets_per_wall_second", c.packets_delivered / wall)
       .Set("delivered_mbps", c.bytes_delivered * 8.0 / simulated / 1e6);
-  return j;
+  return {std::move(j), wall / simulated};
 }
 
 }  // namespace
@@ -236,15 +244,83 @@ core::Json BenchSim(const BenchOptions& options) {
   };
   // Every scenario with its defaults.
   for (const auto& name : sim::ScenarioRegistry().Names()) {
-    if (want(name)) results.Push(BenchScenario(name, name, 10.0, budget));
+    if (want(name)) results.Push(BenchScenario(name, name, 10.0, budget).report);
+  }
+  // The fluid backend against ns-3 on the tethered reference scenario (a real LTE trace when
+  // ../shared/data is there, else synthetic Markov capacity), measured in this run.
+  if (want("fluid")) {
+    std::string reference = "tethered(capacity=markov";
+    try {
+      reference = "tethered(capacity=trace,trace=" + sim::FindTrace("ATT-LTE-driving.down");
+    } catch (const std::invalid_argument&) {
+    }
+    ScenarioCost ns3 = BenchScenario("tethered_reference_ns3", reference + ")", 60.0, budget);
+    ScenarioCost fluid =
+        BenchScenario("tethered_reference_fluid", reference + ",backend=fluid)", 3600.0, budget);
+    core::Json ratio = core::Json::Object();
+    ratio.Set("case", "fluid_speedup")
+        .Set("scenario", reference + ")")
+        .Set("ns3_wall_per_sim_second", ns3.wall_per_sim_second)
+        .Set("fluid_wall_per_sim_second", fluid.wall_per_sim_second)
+        .Set("speedup", ns3.wall_per_sim_second / fluid.wall_per_sim_second)
+        .Set("target", "fluid >= 1000x faster than ns-3 (issue 5)");
+    results.Push(std::move(ns3.report));
+    results.Push(std::move(fluid.report));
+    results.Push(std::move(ratio));
+  }
+  // Calibration of the fluid backend against ns-3 on the reference scenarios: one minute of
+  // the same config on both, throughput and p95 delay of the bottleneck direction (targets:
+  // within 10 % and 25 %).
+  if (want("calibration")) {
+    std::vector<std::string> refs;
+    for (const char* trace : {"ATT-LTE-driving.down", "TMobile-LTE-driving.down"}) {
+      try {
+        refs.push_back("tethered(capacity=trace,trace=" + sim::FindTrace(trace) + ")");
+      } catch (const std::invalid_argument&) {
+      }
+    }
+    refs.push_back("tethered(capacity=markov)");
+    refs.push_back("internet(base_mbps=100)");
+    for (const std::string& spec : refs) {
+      std::cerr << "bench sim: calibration " << spec << "\n";
+      core::Json row = core::Json::Object();
+      row.Set("case", "calibration").Set("scenario", spec);
+      double figures[2][2];
+      const char* backends[2] = {"ns3", "fluid"};
+      for (int b = 0; b < 2; ++b) {
+        auto s =
+            sim::MakeScenario(spec.substr(0, spec.size() - 1) + ",backend=" + backends[b] + ")");
+        s->Start(1);
+        for (const sim::LinkSample& x : s->Advance(60.0)) {
+          if (x.link == "down" && x.app_class == "all") {
+            figures[b][0] = x.bytes_delivered * 8e-6 / 60.0;
+            figures[b][1] = x.delay_p95_ms;
+          }
+        }
+        row[backends[b]].Set("throughput_mbps", figures[b][0]).Set("delay_p95_ms", figures[b][1]);
+      }
+      const double thr = figures[1][0] / figures[0][0] - 1.0;
+      const double p95 = figures[1][1] / figures[0][1] - 1.0;
+      row.Set("throughput_error", thr)
+          .Set("p95_delay_error", p95)
+          .Set("within_targets", std::fabs(thr) <= 0.10 && std::fabs(p95) <= 0.25);
+      results.Push(std::move(row));
+    }
+    core::Json dc = core::Json::Object();
+    dc.Set("case", "calibration")
+        .Set("scenario", "datacenter (incast)")
+        .Set("within_targets", false)
+        .Set("note", "the datacenter family has no fluid model yet");
+    results.Push(std::move(dc));
   }
   // The scale knob: the datacenter fabric with every rate and transfer scaled down 10x and
   // with standard 1500-byte frames instead of jumbo frames.
   if (want("datacenter_scale0.1")) {
-    results.Push(BenchScenario("datacenter_scale0.1", "datacenter(scale=0.1)", 10.0, budget));
+    results.Push(
+        BenchScenario("datacenter_scale0.1", "datacenter(scale=0.1)", 10.0, budget).report);
   }
   if (want("datacenter_mtu1500")) {
-    results.Push(BenchScenario("datacenter_mtu1500", "datacenter(mtu=1500)", 10.0, budget));
+    results.Push(BenchScenario("datacenter_mtu1500", "datacenter(mtu=1500)", 10.0, budget).report);
   }
   // How cost grows with link rate: one bulk TCP flow over a constant-rate wide-area link.
   for (double mbps : {1.0, 10.0, 100.0, 1000.0, 10000.0}) {
@@ -253,7 +329,7 @@ core::Json BenchSim(const BenchOptions& options) {
     const std::string spec = "internet(capacity=constant,base_mbps=" + core::FormatDouble(mbps) +
                              ",access_mbps=" + core::FormatDouble(std::max(1000.0, 2 * mbps)) +
                              ",cross_flows=0,workload=bulk,rtt_ms=20,loss=0,qdisc=none)";
-    results.Push(BenchScenario(label, spec, 10.0, budget));
+    results.Push(BenchScenario(label, spec, 10.0, budget).report);
   }
   report.Set("results", std::move(results));
   report.Set("notes",

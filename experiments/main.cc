@@ -11,6 +11,7 @@
 #include "core/json.h"
 #include "core/machine.h"
 #include "core/text.h"
+#include "datasets/recording.h"
 #include "experiments/bench.h"
 #include "experiments/config.h"
 #include "experiments/list.h"
@@ -36,6 +37,10 @@ commands:
                     measure speed; areas: envs, agents, sim
   simulate SCENARIO [--duration S] [--interval S] [--seed N] [--all-fields]
                     run a scenario and print its LinkSamples (per link and class)
+  dataset generate --scenario SPEC --duration 7d --interval 60s -o FILE.h5 [--seed N]
+                    record LinkSample series of a scenario (backend=fluid for days)
+  dataset import --format mahimahi|pensieve FILE... --interval 1s -o FILE.h5
+                    turn real traces into the same layout
   version           print the version and git commit
   help              this text
 
@@ -151,6 +156,83 @@ int CmdSimulate(const std::vector<std::string>& args) {
   return 0;
 }
 
+// "90", "90s", "15m", "6h", "7d" in seconds.
+double ParseDuration(const std::string& text, const std::string& what) {
+  std::string t = core::Trim(text);
+  double unit = 1.0;
+  if (!t.empty()) {
+    switch (t.back()) {
+      case 's':
+        unit = 1.0;
+        t.pop_back();
+        break;
+      case 'm':
+        unit = 60.0;
+        t.pop_back();
+        break;
+      case 'h':
+        unit = 3600.0;
+        t.pop_back();
+        break;
+      case 'd':
+        unit = 86400.0;
+        t.pop_back();
+        break;
+      default:
+        break;
+    }
+  }
+  const double v = core::ParseDouble(t, what) * unit;
+  if (!(v > 0)) throw std::invalid_argument(what + " = '" + text + "': must be > 0");
+  return v;
+}
+
+int CmdDataset(const std::vector<std::string>& args) {
+  if (args.empty() || (args[0] != "generate" && args[0] != "import")) {
+    throw std::invalid_argument("dataset: use 'dataset generate' or 'dataset import'");
+  }
+  const std::string sub = args[0];
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
+  po::options_description desc("dataset " + sub + " options");
+  desc.add_options()("output,o", po::value<std::string>(), "HDF5 file to write")(
+      "interval", po::value<std::string>()->default_value("60s"), "time per sample (s, m, h, d)")(
+      "duration", po::value<std::string>(), "length (s, m, h, d)");
+  po::positional_options_description pos;
+  if (sub == "generate") {
+    desc.add_options()("scenario", po::value<std::string>(), "scenario spec")(
+        "seed", po::value<uint64_t>()->default_value(1), "seed");
+  } else {
+    desc.add_options()("format", po::value<std::string>(), "mahimahi or pensieve")(
+        "files", po::value<std::vector<std::string>>(), "trace files");
+    pos.add("files", -1);
+  }
+  po::variables_map vm;
+  if (!Parse(rest, desc, pos, vm, "dataset " + sub)) return 0;
+  if (!vm.count("output")) throw std::invalid_argument("dataset " + sub + ": missing -o FILE");
+  const std::string out = vm["output"].as<std::string>();
+  const double interval = ParseDuration(vm["interval"].as<std::string>(), "--interval");
+  if (sub == "generate") {
+    if (!vm.count("scenario")) throw std::invalid_argument("dataset generate: missing --scenario");
+    datasets::RecordOptions o;
+    o.scenario = vm["scenario"].as<std::string>();
+    o.interval_s = interval;
+    o.duration_s = vm.count("duration")
+                       ? ParseDuration(vm["duration"].as<std::string>(), "--duration")
+                       : 3600.0;
+    o.seed = vm["seed"].as<uint64_t>();
+    datasets::GenerateDataset(o, out);
+  } else {
+    if (!vm.count("format")) throw std::invalid_argument("dataset import: missing --format");
+    if (!vm.count("files")) throw std::invalid_argument("dataset import: no trace files given");
+    const double duration =
+        vm.count("duration") ? ParseDuration(vm["duration"].as<std::string>(), "--duration") : 0;
+    datasets::ImportTraces(vm["files"].as<std::vector<std::string>>(),
+                           vm["format"].as<std::string>(), interval, duration, out);
+  }
+  std::cerr << "linklab: data set written to " << out << "\n";
+  return 0;
+}
+
 int CmdBench(const std::vector<std::string>& args) {
   po::options_description desc("bench options");
   desc.add_options()("area", po::value<std::string>(), "what to measure: envs, agents, sim")(
@@ -196,6 +278,7 @@ int main(int argc, char** argv) {
     if (command == "list") return CmdList(args);
     if (command == "bench") return CmdBench(args);
     if (command == "simulate") return CmdSimulate(args);
+    if (command == "dataset") return CmdDataset(args);
     if (command == "version" || command == "--version") {
       std::cout << "linklab " << LINKLAB_VERSION << " (" << core::GitCommit() << ")\n";
       return 0;
@@ -205,7 +288,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     std::cerr << "linklab: unknown command '" << command
-              << "'; commands: run, list, bench, simulate, version, help\n";
+              << "'; commands: run, list, bench, simulate, dataset, version, help\n";
     return 2;
   } catch (const po::error& e) {
     std::cerr << "linklab " << command << ": " << e.what() << "\n";

@@ -104,6 +104,7 @@ class Mahimahi : public RateProcess {
     return static_cast<double>(ms_.size()) * kMahimahiOpportunityBytes * 8.0 /
            (period_ms_ / 1000.0);
   }
+  double PeriodS() const override { return period_ms_ / 1000.0; }
 
  private:
   std::vector<int64_t> ms_;
@@ -188,6 +189,7 @@ class Piecewise : public RateProcess {
     return name_ + " (" + MeanText(MeanBps()) + ", period " + core::FormatDouble(period_s_) + " s)";
   }
   double MeanBps() const override { return total_bytes_ * 8.0 / period_s_; }
+  double PeriodS() const override { return period_s_; }
 
  private:
   std::string name_;

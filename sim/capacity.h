@@ -29,6 +29,8 @@ class CapacityProcess {
   virtual double TimeOf(double bytes) = 0;
   // One line: "mahimahi ATT-LTE-driving.down (5.17 Mbit/s mean, period 1234.5 s)".
   virtual std::string Describe() const = 0;
+  // The length after which the process repeats (a looped trace), or 0 when it does not.
+  virtual double PeriodS() const { return 0.0; }
   // Mean capacity over [t0, t1) in bit/s.
   double MeanRateBps(double t0_s, double t1_s) {
     return t1_s > t0_s ? (Cumulative(t1_s) - Cumulative(t0_s)) * 8.0 / (t1_s - t0_s) : 0.0;

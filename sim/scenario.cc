@@ -5,7 +5,7 @@ namespace linklab::sim {
 ScenarioRegistryType& ScenarioRegistry() {
   static ScenarioRegistryType* registry = [] {
     auto* r = new ScenarioRegistryType("scenario");
-    RegisterNs3Scenarios(*r);
+    RegisterScenarioFamilies(*r);
     return r;
   }();
   return *registry;

@@ -56,7 +56,7 @@ ScenarioRegistryType& ScenarioRegistry();
 std::unique_ptr<Scenario> MakeScenario(const std::string& spec);
 std::unique_ptr<Scenario> MakeScenario(const std::string& name, const core::Params& params);
 
-// Registration hooks of the backends (sim/ns3/ns3_scenario.cc).
-void RegisterNs3Scenarios(ScenarioRegistryType& registry);
+// Registers the tethered, internet and datacenter families (sim/families.cc).
+void RegisterScenarioFamilies(ScenarioRegistryType& registry);
 
 }  // namespace linklab::sim

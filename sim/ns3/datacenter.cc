@@ -31,8 +31,7 @@
 namespace linklab::sim {
 
 std::vector<core::ParamSpec> DatacenterSpecs() {
-  return {
-      core::StringParam("backend", "ns3", "simulation backend", {"ns3"}),
+  std::vector<core::ParamSpec> specs = {
       core::IntParam("racks", 2, "leaf switches (racks)", 2, 64),
       core::IntParam("hosts_per_rack", 4, "hosts under each leaf", 1, 256),
       core::IntParam("spines", 2, "spine switches", 1, 64),
@@ -52,16 +51,12 @@ std::vector<core::ParamSpec> DatacenterSpecs() {
                      "all-to-all shuffle: KB each host sends every other host per round; 0: off", 0,
                      10000000),
       core::DoubleParam("shuffle_period_s", 0.5, "time between shuffle rounds", 0.0001, 3600.0),
-      core::StringParam("tcp", "cubic", "TCP variant", {"newreno", "cubic", "bbr"}),
-      core::StringParam("qdisc", "htb", "queue disc at the hosts' NICs (the shaping point)",
-                        {"htb", "fifo", "codel", "fq_codel", "pie", "red", "none"}),
-      core::DoubleParam("start_hour", 12.0, "hour of day at time 0 (time features)", 0.0, 24.0),
-      core::IntParam("start_day", 0, "day of week at time 0, 0 = Monday", 0, 6),
-      core::DoubleParam("scale", 1.0,
-                        "multiply every link rate and transfer size (the scale "
-                        "knob)",
-                        1e-4, 1.0),
   };
+  // The shared keys, less those of the access-path families.
+  for (const auto& c : CommonScenarioSpecs("", "cubic")) {
+    if (c.name != "workload" && c.name != "bottleneck_qdisc") specs.push_back(c);
+  }
+  return specs;
 }
 
 namespace {
@@ -176,19 +171,19 @@ class DatacenterScenario : public Ns3Scenario {
       std::vector<ns3::Ipv4Address> senders;
       for (int i = 0; i < incast_senders_; ++i) {
         InstallFanInServer(hosts.Get(order[i]), kIncastPort, tcp_, kIncastClass, buffer,
-                           rx.counters(kIncastClass));
+                           rx.recorder().counters(kIncastClass));
         senders.push_back(host_address[order[i]]);
       }
       InstallFanInClient(hosts.Get(0), senders, kIncastPort,
                          std::max<uint64_t>(1, incast_bytes_ * scale_), incast_period_s_, 0.01,
-                         tcp_, kIncastClass, buffer, rx.counters(kIncastClass));
+                         tcp_, kIncastClass, buffer, rx.recorder().counters(kIncastClass));
     }
     // Shuffle: every host fetches shuffle_kb from every other host, every period.
     if (shuffle_bytes_ > 0) {
       core::Rng rng(core::Rng::Derive(seed, 5));
       for (int h = 0; h < n_hosts; ++h) {
         InstallFanInServer(hosts.Get(h), kShufflePort, tcp_, kShuffleClass, buffer,
-                           fabric.counters(kShuffleClass));
+                           fabric.recorder().counters(kShuffleClass));
       }
       for (int h = 0; h < n_hosts; ++h) {
         std::vector<ns3::Ipv4Address> others;
@@ -198,7 +193,7 @@ class DatacenterScenario : public Ns3Scenario {
         InstallFanInClient(hosts.Get(h), others, kShufflePort,
                            std::max<uint64_t>(1, shuffle_bytes_ * scale_), shuffle_period_s_,
                            0.01 + rng.Uniform(0, 0.001), tcp_, kShuffleClass, buffer,
-                           (h == 0 ? rx : fabric).counters(kShuffleClass));
+                           (h == 0 ? rx : fabric).recorder().counters(kShuffleClass));
       }
     }
   }
@@ -214,7 +209,7 @@ class DatacenterScenario : public Ns3Scenario {
 
 }  // namespace
 
-std::unique_ptr<Scenario> MakeDatacenter(const core::Params& params) {
+std::unique_ptr<Scenario> MakeNs3Datacenter(const core::Params& params) {
   return std::make_unique<DatacenterScenario>(params);
 }
 

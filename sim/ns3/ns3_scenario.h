@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "ns3/queue-disc.h"
+#include "sim/backends.h"
 #include "sim/ns3/probes.h"
-#include "sim/scenario.h"
 
 namespace linklab::sim {
 
@@ -42,20 +42,12 @@ class Ns3Scenario : public Scenario {
  private:
   void Stop();
 
+  std::vector<std::unique_ptr<LinkRecorder>> recorders_;
   std::vector<std::unique_ptr<PathProbe>> probes_;
   std::map<std::string, std::vector<ns3::Ptr<ns3::QueueDisc>>> shapers_;
   bool started_ = false;
   double now_s_ = 0.0;
   uint64_t events_at_start_ = 0;
 };
-
-// The parameters every ns-3 scenario shares (backend, qdisc, time features, scale, ...),
-// with the family's own default workload and TCP variant.
-std::vector<core::ParamSpec> CommonScenarioSpecs(const std::string& workload,
-                                                 const std::string& tcp);
-
-// The datacenter family (datacenter.cc).
-std::vector<core::ParamSpec> DatacenterSpecs();
-std::unique_ptr<Scenario> MakeDatacenter(const core::Params& params);
 
 }  // namespace linklab::sim

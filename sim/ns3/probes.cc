@@ -91,14 +91,6 @@ void InstallDelayProbes(const ns3::NodeContainer& nodes, const DeliverFn& on_del
   }
 }
 
-PathProbe::PathProbe(std::string name, CapacityProcess* capacity, double start_hour, int start_day,
-                     uint64_t seed)
-    : name_(std::move(name)),
-      capacity_(capacity),
-      start_hour_(start_hour),
-      start_day_(start_day),
-      rng_(seed) {}
-
 void PathProbe::AddQueueDisc(ns3::Ptr<ns3::QueueDisc> q, bool entry) {
   auto item_packet = [](ns3::Ptr<const ns3::QueueDiscItem> item) {
     // Queue disc items hold the IPv4 header apart from the packet: put it back for the
@@ -170,163 +162,25 @@ bool PathProbe::HasReceiver(uint32_t node_id) const {
 void PathProbe::Offered(ns3::Ptr<const ns3::Packet> p) {
   AppClass c;
   uint32_t bytes;
-  if (!ClassifyPacket(p, &c, &bytes)) return;
-  Counts& k = now_[static_cast<int>(c)];
-  k.offered_bytes += bytes;
-  ++k.offered_packets;
+  if (ClassifyPacket(p, &c, &bytes)) recorder_->Offered(c, bytes, 1);
 }
 
 void PathProbe::Backlog(ns3::Ptr<const ns3::Packet> p, int sign) {
   AppClass c;
   uint32_t bytes;
-  if (!ClassifyPacket(p, &c, &bytes)) return;
-  Counts& k = now_[static_cast<int>(c)];
-  k.backlog_bytes += sign * static_cast<int64_t>(bytes);
-  k.backlog_packets += sign;
+  if (ClassifyPacket(p, &c, &bytes)) recorder_->AddBacklog(c, sign * double(bytes), sign);
 }
 
 void PathProbe::Dropped(ns3::Ptr<const ns3::Packet> p) {
   AppClass c;
   uint32_t bytes;
-  if (!ClassifyPacket(p, &c, &bytes)) return;
-  ++now_[static_cast<int>(c)].drops;
+  if (ClassifyPacket(p, &c, &bytes)) recorder_->Dropped(c, 1);
 }
 
 void PathProbe::Delivered(ns3::Ptr<const ns3::Packet> p) {
   AppClass c;
   uint32_t bytes;
-  if (!ClassifyPacket(p, &c, &bytes)) return;
-  Counts& k = now_[static_cast<int>(c)];
-  k.delivered_bytes += bytes;
-  ++k.delivered_packets;
-  ++total_delivered_packets_;
-  total_delivered_bytes_ += bytes;
-}
-
-void PathProbe::OnDelay(AppClass c, double delay_s) {
-  Delays& d = delays_[static_cast<int>(c)];
-  ++d.seen;
-  if (d.samples.size() < kReservoir) {
-    d.samples.push_back(delay_s);
-  } else {
-    const uint64_t j = rng_.UniformInt(d.seen);
-    if (j < kReservoir) d.samples[j] = delay_s;
-  }
-  if (d.last >= 0) {
-    d.jitter_sum += std::fabs(delay_s - d.last);
-    ++d.jitter_n;
-  }
-  d.last = delay_s;
-}
-
-LinkSample PathProbe::Sample(int c, double now_s, double interval_s) {
-  LinkSample s;
-  s.time_s = now_s;
-  s.interval_s = interval_s;
-  s.link = name_;
-  const Counts& a = now_[c];
-  const Counts& b = prev_[c];
-  s.bytes_offered = a.offered_bytes - b.offered_bytes;
-  s.packets_offered = a.offered_packets - b.offered_packets;
-  s.bytes_delivered = a.delivered_bytes - b.delivered_bytes;
-  s.packets_delivered = a.delivered_packets - b.delivered_packets;
-  s.drops = a.drops - b.drops;
-  s.backlog_bytes = static_cast<double>(a.backlog_bytes);
-  s.backlog_packets = static_cast<double>(a.backlog_packets);
-  s.loss_rate = s.packets_offered > 0 ? static_cast<double>(s.drops) / s.packets_offered : 0.0;
-  Delays& d = delays_[c];
-  s.delay_p50_ms = Quantile(d.samples, 0.5) * 1e3;
-  s.delay_p95_ms = Quantile(d.samples, 0.95) * 1e3;
-  s.jitter_ms = d.jitter_n > 0 ? d.jitter_sum / d.jitter_n * 1e3 : std::nan("");
-  AppCounters& app = apps_[c];
-  const AppCounters& prev = apps_prev_[c];
-  s.rtt_p50_ms = Quantile(app.rtt_ms, 0.5);
-  s.rtt_p95_ms = Quantile(app.rtt_ms, 0.95);
-  s.goodput_mbps = (app.rx_bytes - prev.rx_bytes) * 8.0 / interval_s / 1e6;
-  const uint64_t segments = app.video_segments - prev.video_segments;
-  const bool video = static_cast<AppClass>(c) == AppClass::kVideo;
-  const bool game = static_cast<AppClass>(c) == AppClass::kGaming;
-  const double nan = std::nan("");
-  s.video_bitrate_kbps = !video ? nan
-                         : segments > 0
-                             ? (app.video_bitrate_kbps_sum - prev.video_bitrate_kbps_sum) / segments
-                             : nan;
-  s.video_stall_s = video ? app.video_stall_s - prev.video_stall_s : nan;
-  s.video_buffer_s = video ? app.video_buffer_s : nan;
-  const uint64_t flows = app.flows_done - prev.flows_done;
-  s.flows_done = static_cast<double>(flows);
-  s.fct_ms = flows > 0 ? (app.fct_ms_sum - prev.fct_ms_sum) / flows : nan;
-  const uint64_t sent = app.game_sent - prev.game_sent;
-  const uint64_t received = app.game_received - prev.game_received;
-  s.game_loss_rate = !game ? nan : sent > 0 ? std::max(0.0, 1.0 - double(received) / sent) : nan;
-  return s;
-}
-
-std::vector<LinkSample> PathProbe::Collect(double now_s, double interval_s,
-                                           const std::vector<AppClass>& classes) {
-  std::vector<LinkSample> out;
-  LinkSample all;
-  all.time_s = now_s;
-  all.interval_s = interval_s;
-  all.link = name_;
-  all.app_class = "all";
-  std::vector<double> all_delays, all_rtts;
-  double jitter_sum = 0.0, fct_sum = 0.0;
-  uint64_t jitter_n = 0;
-  all.flows_done = 0.0;
-  for (int c = 0; c < kNumAppClasses; ++c) {
-    // Every class counts in "all", listed or not.
-    all_delays.insert(all_delays.end(), delays_[c].samples.begin(), delays_[c].samples.end());
-    all_rtts.insert(all_rtts.end(), apps_[c].rtt_ms.begin(), apps_[c].rtt_ms.end());
-    jitter_sum += delays_[c].jitter_sum;
-    jitter_n += delays_[c].jitter_n;
-    LinkSample s = Sample(c, now_s, interval_s);
-    s.app_class = AppClassName(static_cast<AppClass>(c));
-    all.bytes_offered += s.bytes_offered;
-    all.packets_offered += s.packets_offered;
-    all.bytes_delivered += s.bytes_delivered;
-    all.packets_delivered += s.packets_delivered;
-    all.drops += s.drops;
-    all.backlog_bytes += s.backlog_bytes;
-    all.backlog_packets += s.backlog_packets;
-    all.goodput_mbps += s.goodput_mbps;
-    all.flows_done += s.flows_done;
-    if (s.flows_done > 0) fct_sum += s.fct_ms * s.flows_done;
-    if (std::find(classes.begin(), classes.end(), static_cast<AppClass>(c)) != classes.end()) {
-      out.push_back(std::move(s));
-    }
-  }
-  all.fct_ms = all.flows_done > 0 ? fct_sum / all.flows_done : std::nan("");
-  all.loss_rate = all.packets_offered > 0 ? double(all.drops) / all.packets_offered : 0.0;
-  all.delay_p50_ms = Quantile(all_delays, 0.5) * 1e3;
-  all.delay_p95_ms = Quantile(all_delays, 0.95) * 1e3;
-  all.jitter_ms = jitter_n > 0 ? jitter_sum / jitter_n * 1e3 : std::nan("");
-  all.rtt_p50_ms = Quantile(all_rtts, 0.5);
-  all.rtt_p95_ms = Quantile(all_rtts, 0.95);
-  const double nan = std::nan("");
-  all.video_bitrate_kbps = all.video_stall_s = all.video_buffer_s = nan;
-  all.game_loss_rate = nan;
-  out.push_back(all);
-
-  const double capacity =
-      capacity_ ? capacity_->MeanRateBps(now_s - interval_s, now_s) / 1e6 : std::nan("");
-  const double hours = start_hour_ + now_s / 3600.0;
-  for (LinkSample& s : out) {
-    s.capacity_mbps = capacity;
-    s.hour_of_day = std::fmod(hours, 24.0);
-    s.day_of_week = std::fmod(start_day_ + std::floor(hours / 24.0), 7.0);
-  }
-  // Start the next interval.
-  prev_ = now_;
-  for (int c = 0; c < kNumAppClasses; ++c) {
-    delays_[c].samples.clear();
-    delays_[c].seen = 0;
-    delays_[c].jitter_sum = 0.0;
-    delays_[c].jitter_n = 0;
-    apps_[c].rtt_ms.clear();
-  }
-  apps_prev_ = apps_;
-  return out;
+  if (ClassifyPacket(p, &c, &bytes)) recorder_->Delivered(c, bytes, 1);
 }
 
 }  // namespace linklab::sim

@@ -11,15 +11,12 @@
 #include <string>
 #include <vector>
 
-#include "core/rng.h"
 #include "ns3/net-device.h"
 #include "ns3/node-container.h"
 #include "ns3/packet.h"
 #include "ns3/queue-disc.h"
 #include "ns3/queue.h"
-#include "sim/capacity.h"
-#include "sim/link_sample.h"
-#include "sim/workload.h"
+#include "sim/link_recorder.h"
 
 namespace linklab::sim {
 
@@ -35,10 +32,8 @@ void InstallDelayProbes(const ns3::NodeContainer& nodes, const DeliverFn& on_del
 
 class PathProbe {
  public:
-  // `capacity` (not owned; may be null) gives capacity_mbps. Time features count from
-  // `start_hour` on `start_day` (0 = Monday).
-  PathProbe(std::string name, CapacityProcess* capacity, double start_hour, int start_day,
-            uint64_t seed);
+  // Feeds `recorder` (not owned; outlives the probe's simulation).
+  explicit PathProbe(LinkRecorder* recorder) : recorder_(recorder) {}
   PathProbe(const PathProbe&) = delete;
   PathProbe& operator=(const PathProbe&) = delete;
 
@@ -52,47 +47,17 @@ class PathProbe {
   // Nodes whose delivered packets' delays belong to this path.
   void AddReceiver(uint32_t node_id) { receivers_.push_back(node_id); }
   bool HasReceiver(uint32_t node_id) const;
-  void OnDelay(AppClass app_class, double delay_s);
-
-  // The counters the path's applications write (see sim/workload.h).
-  AppCounters* counters(AppClass app_class) { return &apps_[static_cast<int>(app_class)]; }
-  const std::string& name() const { return name_; }
-
-  // Samples of the interval that ends now, for `classes` and "all"; starts the next interval.
-  std::vector<LinkSample> Collect(double now_s, double interval_s,
-                                  const std::vector<AppClass>& classes);
-  uint64_t delivered_packets() const { return total_delivered_packets_; }
-  uint64_t delivered_bytes() const { return total_delivered_bytes_; }
+  LinkRecorder& recorder() { return *recorder_; }
 
  private:
-  struct Counts {
-    uint64_t offered_bytes = 0, offered_packets = 0;
-    uint64_t delivered_bytes = 0, delivered_packets = 0;
-    uint64_t drops = 0;
-    int64_t backlog_bytes = 0, backlog_packets = 0;
-  };
-  struct Delays {
-    std::vector<double> samples;  // reservoir of one-way delays (s)
-    uint64_t seen = 0;
-    double jitter_sum = 0.0, last = -1.0;
-    uint64_t jitter_n = 0;
-  };
+  // Packet events, classified and passed to the recorder.
   void Offered(ns3::Ptr<const ns3::Packet> p);
   void Backlog(ns3::Ptr<const ns3::Packet> p, int sign);
   void Dropped(ns3::Ptr<const ns3::Packet> p);
   void Delivered(ns3::Ptr<const ns3::Packet> p);
-  LinkSample Sample(int c, double now_s, double interval_s);
 
-  std::string name_;
-  CapacityProcess* capacity_;
-  double start_hour_;
-  int start_day_;
-  core::Rng rng_;
+  LinkRecorder* recorder_;
   std::vector<uint32_t> receivers_;
-  std::array<Counts, kNumAppClasses> now_{}, prev_{};
-  std::array<Delays, kNumAppClasses> delays_{};
-  std::array<AppCounters, kNumAppClasses> apps_{}, apps_prev_{};
-  uint64_t total_delivered_packets_ = 0, total_delivered_bytes_ = 0;
 };
 
 }  // namespace linklab::sim

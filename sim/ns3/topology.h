@@ -21,6 +21,7 @@
 #include "ns3/net-device.h"
 #include "ns3/node-container.h"
 #include "ns3/queue-disc.h"
+#include "sim/access_path.h"
 #include "sim/ns3/trace_link.h"
 #include "sim/shaping.h"
 
@@ -44,27 +45,6 @@ ns3::Ptr<ns3::QueueDisc> InstallNamedQdisc(ns3::Ptr<ns3::NetDevice> device,
 // An HTB config that shapes nothing: one class per application class, each guaranteed an
 // equal share of `link_rate_bps` and allowed all of it.
 HtbConfig TransparentHtb(double link_rate_bps);
-
-struct CrossTrafficOptions {
-  int flows = 0;            // on/off UDP sources (0: none)
-  double rate_mbps = 50.0;  // each source's rate while on
-  double mean_on_s = 1.0;   // Pareto on and off periods
-  double mean_off_s = 1.0;
-  double pareto_shape = 1.5;
-};
-
-struct AccessPathOptions {
-  double access_rate_bps = 300e6;
-  double access_delay_s = 0.002;
-  TraceLinkDirection down;  // edge -> gateway
-  TraceLinkDirection up;    // gateway -> edge
-  double server_rate_bps = 1e9;
-  double server_delay_s = 0.001;
-  std::string shaping_qdisc = "htb";
-  std::string bottleneck_qdisc = "none";  // above the edge's buffer (none: the device buffer)
-  CrossTrafficOptions cross;
-  uint64_t seed = 0;
-};
 
 struct AccessPath {
   ns3::NodeContainer nodes;  // client, gateway, edge, server, then cross_src, cross_dst

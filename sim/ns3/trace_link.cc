@@ -74,7 +74,7 @@ class TraceLinkNetDevice : public ns3::NetDevice {
   }
 
   // Sends per `tx`; packets from the peer are lost with `rx_loss_rate`, drawn from `rx_seed`.
-  void Configure(const TraceLinkDirection& tx, double rx_loss_rate, uint64_t rx_seed) {
+  void Configure(const LinkDirection& tx, double rx_loss_rate, uint64_t rx_seed) {
     tx_ = tx;
     rx_loss_rate_ = rx_loss_rate;
     rx_rng_.Seed(rx_seed);
@@ -197,7 +197,7 @@ class TraceLinkNetDevice : public ns3::NetDevice {
   }
   void EndService(ns3::Ptr<ns3::Packet> packet);
 
-  TraceLinkDirection tx_;
+  LinkDirection tx_;
   ns3::Ptr<ns3::DropTailQueue<ns3::Packet>> queue_;
   bool busy_ = false;            // a packet is in service
   double position_bytes_ = 0.0;  // the capacity process's bytes used or lost so far
@@ -256,7 +256,7 @@ void TraceLinkNetDevice::EndService(ns3::Ptr<ns3::Packet> packet) {
   StartService(/*continuing=*/true);  // the next packet, if the buffer has one
 }
 
-void CheckDirection(const TraceLinkDirection& d, const std::string& name) {
+void CheckDirection(const LinkDirection& d, const std::string& name) {
   const std::string what = "trace link " + name + ": ";
   if (!d.capacity) throw std::invalid_argument(what + "no capacity process");
   if (!(d.delay_s >= 0) || !std::isfinite(d.delay_s)) {
@@ -283,8 +283,8 @@ TraceLinkNetDevice* AsTraceLink(ns3::Ptr<ns3::NetDevice> device) {
 }  // namespace
 
 ns3::NetDeviceContainer TraceLinkHelper::Install(ns3::Ptr<ns3::Node> a, ns3::Ptr<ns3::Node> b,
-                                                 const TraceLinkDirection& ab,
-                                                 const TraceLinkDirection& ba, uint64_t seed) {
+                                                 const LinkDirection& ab, const LinkDirection& ba,
+                                                 uint64_t seed) {
   CheckDirection(ab, "a->b");
   CheckDirection(ba, "b->a");
   // Device 0 sends a->b and loses b->a packets; device 1 the other way round. Each direction's

@@ -19,23 +19,16 @@
 #include "ns3/net-device-container.h"
 #include "ns3/node.h"
 #include "ns3/queue.h"
-#include "sim/capacity.h"
+#include "sim/access_path.h"
 
 namespace linklab::sim {
-
-struct TraceLinkDirection {
-  std::shared_ptr<CapacityProcess> capacity;
-  double delay_s = 0.01;          // one-way propagation delay
-  uint32_t buffer_packets = 100;  // device queue limit (drop-tail)
-  double loss_rate = 0.0;         // probability that a packet is lost on the wire
-};
 
 class TraceLinkHelper {
  public:
   // Connects a and b; a->b follows `ab`, b->a follows `ba`. Random loss draws from linklab's
   // own generator seeded with `seed` (deterministic). Device 0 is on a, device 1 on b.
   static ns3::NetDeviceContainer Install(ns3::Ptr<ns3::Node> a, ns3::Ptr<ns3::Node> b,
-                                         const TraceLinkDirection& ab, const TraceLinkDirection& ba,
+                                         const LinkDirection& ab, const LinkDirection& ba,
                                          uint64_t seed);
   // Makes a queue disc above `device` wait while the device buffer is full (call when one is
   // installed). Without it, packets go straight to the buffer and overflow is dropped there.

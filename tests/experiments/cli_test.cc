@@ -59,7 +59,8 @@ TEST(Cli, MissingFileUnknownCommandAndBadOptions) {
   o = RunCli("frobnicate");
   EXPECT_EQ(o.code, 2);
   EXPECT_EQ(o.text,
-            "linklab: unknown command 'frobnicate'; commands: run, list, bench, simulate, version, "
+            "linklab: unknown command 'frobnicate'; commands: run, list, bench, simulate, dataset, "
+            "version, "
             "help\n");
   o = RunCli("bench envs --seconds abc");
   EXPECT_EQ(o.code, 2);

@@ -40,8 +40,8 @@ struct Net {
       const NetOptions& o = {}) {
     nodes.Create(2);
     ns3::InternetStackHelper().Install(nodes);
-    const TraceLinkDirection ab_dir{ab, o.ab_delay_s, o.buffer_packets, o.ab_loss};
-    const TraceLinkDirection ba_dir{ba, o.ba_delay_s, o.buffer_packets, o.ba_loss};
+    const LinkDirection ab_dir{ab, o.ab_delay_s, o.buffer_packets, o.ab_loss};
+    const LinkDirection ba_dir{ba, o.ba_delay_s, o.buffer_packets, o.ba_loss};
     devices = TraceLinkHelper::Install(nodes.Get(0), nodes.Get(1), ab_dir, ba_dir, o.seed);
     for (int i = 0; i < 2; ++i) devices.Get(i)->SetMtu(o.mtu);
     ns3::Ipv4AddressHelper addresses("10.0.0.0", "255.255.255.0");
@@ -301,8 +301,8 @@ TEST(TraceLink, DirectionsAreIndependent) {
 TEST(TraceLink, RejectsBadDirectionsAndForeignDevices) {
   ns3::NodeContainer nodes;
   nodes.Create(2);
-  const TraceLinkDirection ok{OnePerMs(), 0.01, 10, 0.0};
-  const auto error_of = [&](const TraceLinkDirection& ab, const TraceLinkDirection& ba) {
+  const LinkDirection ok{OnePerMs(), 0.01, 10, 0.0};
+  const auto error_of = [&](const LinkDirection& ab, const LinkDirection& ba) {
     try {
       TraceLinkHelper::Install(nodes.Get(0), nodes.Get(1), ab, ba, 1);
     } catch (const std::invalid_argument& e) {
@@ -310,7 +310,7 @@ TEST(TraceLink, RejectsBadDirectionsAndForeignDevices) {
     }
     return std::string();
   };
-  TraceLinkDirection bad = ok;
+  LinkDirection bad = ok;
   bad.capacity = nullptr;
   EXPECT_EQ(error_of(bad, ok), "trace link a->b: no capacity process");
   bad = ok;

@@ -1,0 +1,850 @@
+// The fluid backend of the access-path families (tethered, internet): the same scenario
+// config as on ns-3, advanced in fixed time steps (`fluid_dt_ms`, default 5 ms) over fluid
+// queues and flow-level TCP models. It is meant to be fast (days of traffic in minutes) and
+// is held to ns-3 by a calibration test (tests/sim/calibration_test.cc; the README says where
+// it diverges).
+//
+// Per step:
+//   * every flow offers bytes: TCP at cwnd / RTT (limited by what its application still has
+//     to send), UDP at its rate;
+//   * each queue on a path takes its arrivals, drops what exceeds its buffer (tail drop, in
+//     proportion to the arrivals) and serves up to its capacity for the step, in proportion to
+//     each flow's backlog (a fluid FIFO); the HTB shaper serves its classes by rate, then lends
+//     the rest by prio up to each class's ceil, as Linux HTB does;
+//   * TCP reacts to a loss one RTT after it happened, once per RTT (NewReno halves, Cubic backs
+//     off to 0.7 and regrows on the cubic curve; BBR paces at its bottleneck-bandwidth
+//     estimate and ignores loss), and grows on delivered bytes (slow start, then congestion
+//     avoidance);
+//   * delays are the base path delay plus every queue's backlog over its service rate.
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <stdexcept>
+
+#include "core/rng.h"
+#include "core/text.h"
+#include "sim/backends.h"
+#include "sim/link_recorder.h"
+
+namespace linklab::sim {
+
+namespace {
+
+constexpr double kMss = 1448.0;               // TCP payload per packet
+constexpr double kPacket = 1500.0;            // IP packet of a full segment
+constexpr double kWire = kPacket / kMss;      // IP bytes per payload byte
+constexpr double kInitialWindow = 10 * kMss;  // RFC 6928
+constexpr double kAckBytes = 52.0;            // IP size of a pure ACK with timestamps
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+enum class Cc { kNewReno, kCubic, kBbr, kUdp };
+
+Cc ParseCc(const std::string& name) {
+  if (name == "newreno") return Cc::kNewReno;
+  if (name == "cubic") return Cc::kCubic;
+  return Cc::kBbr;
+}
+
+// One transport flow, in one direction ("down": server to client).
+struct Flow {
+  AppClass app_class = AppClass::kBulk;
+  bool down = true;
+  Cc cc = Cc::kCubic;
+  double udp_rate_bps = 0.0;      // UDP only
+  double packet_bytes = kPacket;  // IP size of the flow's packets
+  bool active = true;             // UDP on/off sources switch this
+  // What the application still wants sent (bytes of payload); infinite for bulk.
+  double to_send = 0.0;
+  // Congestion control.
+  double cwnd = kInitialWindow, ssthresh = kInf;
+  double wmax = 0.0, epoch_s = 0.0;                                                // Cubic
+  double btlbw = 0.0, min_rtt = kInf, round_start_s = 0.0, round_delivered = 0.0;  // BBR
+  int bbr_cycle = 0;
+  bool bbr_startup = true;
+  int bbr_flat_rounds = 0;
+  double bbr_full_bw = 0.0;
+  double loss_seen_s = -1.0;  // a loss waiting to be noticed, and when it happened
+  double last_reaction_s = -kInf;
+  double rtt_s = 0.0;
+  double next_rtt_sample_s = 0.0;
+  // Per-step flows of bytes (IP bytes).
+  double sent_step = 0.0, delivered_step = 0.0, dropped_step = 0.0;
+  AppCounters* counters = nullptr;
+  LinkRecorder* recorder = nullptr;  // of the flow's direction
+  bool rtt_samples = true;           // reports RTT samples (data senders, counted game flows)
+};
+
+// Fluid queues: per-flow backlog (IP bytes) in groups, each group a FIFO with its own byte
+// limit and its own service per step. A plain buffer is one group; the HTB shaper has one group
+// per class, served by rate and then by borrowing.
+struct FluidQueue {
+  int groups = 1;
+  std::vector<int> group_of;        // per flow
+  std::vector<double> backlog;      // per flow
+  std::vector<double> total;        // per group
+  std::vector<double> limit;        // per group
+  std::vector<double> served_rate;  // per group, bytes/s in the last step
+  std::vector<double> arriving, kept, from_backlog, from_new, drop_frac;  // per group, scratch
+
+  void Init(int n_groups, const std::vector<int>& flow_group, double group_limit) {
+    groups = n_groups;
+    group_of = flow_group;
+    backlog.assign(flow_group.size(), 0.0);
+    for (auto* v : {&total, &served_rate, &arriving, &kept, &from_backlog, &from_new, &drop_frac}) {
+      v->assign(groups, 0.0);
+    }
+    limit.assign(groups, group_limit);
+  }
+  double Total() const {
+    double t = 0.0;
+    for (double x : total) t += x;
+    return t;
+  }
+  // Demand of each group: its backlog plus `in`.
+  void Arrivals(const std::vector<double>& in) {
+    std::fill(arriving.begin(), arriving.end(), 0.0);
+    for (size_t i = 0; i < in.size(); ++i) arriving[group_of[i]] += in[i];
+  }
+  // Takes `in` (per flow; call Arrivals(in) first), serves `capacity[g]` bytes per group,
+  // tail-drops what exceeds each group's limit; adds service to `out`, drops to `dropped`.
+  void Step(const std::vector<double>& in, const double* capacity, double dt,
+            std::vector<double>& out, std::vector<double>& dropped) {
+    for (int g = 0; g < groups; ++g) {
+      const double served = std::min(capacity[g], total[g] + arriving[g]);
+      const double excess = std::max(0.0, total[g] + arriving[g] - served - limit[g]);
+      drop_frac[g] = arriving[g] > 0 ? excess / arriving[g] : 0.0;
+      from_backlog[g] = std::min(served, total[g]);  // FIFO: the backlog leaves first
+      from_new[g] = served - from_backlog[g];
+      kept[g] = arriving[g] - excess;
+      served_rate[g] = served / dt;
+    }
+    std::vector<double> old_total = total;
+    std::fill(total.begin(), total.end(), 0.0);
+    for (size_t i = 0; i < backlog.size(); ++i) {
+      const int g = group_of[i];
+      const double new_i = in[i] * (1.0 - drop_frac[g]);
+      const double o = (old_total[g] > 0 ? from_backlog[g] * backlog[i] / old_total[g] : 0.0) +
+                       (kept[g] > 0 ? from_new[g] * new_i / kept[g] : 0.0);
+      out[i] += o;
+      dropped[i] += in[i] * drop_frac[g];
+      backlog[i] = std::max(0.0, backlog[i] + new_i - o);
+      total[g] += backlog[i];
+    }
+  }
+  // Queueing delay of group g (s) at its last service rate (or `rate` if given).
+  double Delay(int g, double rate = -1.0) const {
+    if (total[g] <= 0) return 0.0;
+    return total[g] / std::max(rate >= 0 ? rate : served_rate[g], 1.0);
+  }
+};
+
+// The HTB shaper as a fluid queue with a group per class; disabled (one FIFO group of 1000
+// packets) for the other queue discs.
+struct FluidHtb {
+  HtbConfig config;
+  bool enabled = false;
+  FluidQueue queue;
+  std::vector<AppClass> flow_class;
+  std::array<double, kNumAppClasses> grant{};
+
+  void Init(const std::vector<AppClass>& classes) {
+    flow_class = classes;
+    if (!enabled) {
+      queue.Init(1, std::vector<int>(classes.size(), 0), 1000 * kPacket);
+      return;
+    }
+    std::vector<int> groups;
+    for (AppClass c : classes) groups.push_back(ClassOf(c));
+    const std::vector<double> keep = queue.backlog;
+    queue.Init(kNumAppClasses, groups, config.class_queue_packets * kPacket);
+    if (keep.size() == groups.size()) {  // reconfigured: packets stay queued
+      queue.backlog = keep;
+      for (size_t i = 0; i < keep.size(); ++i) queue.total[groups[i]] += keep[i];
+    }
+  }
+  void Configure(const HtbConfig& c) {
+    c.Validate();
+    config = c;
+    enabled = true;
+    if (!flow_class.empty()) Init(flow_class);
+  }
+  int ClassOf(AppClass a) const {
+    for (const auto& c : config.classes) {
+      if (c.app_class == a) return static_cast<int>(a);
+    }
+    return static_cast<int>(config.default_class);
+  }
+  // Serves at most `link_cap` bytes this step.
+  void Step(const std::vector<double>& in, double link_cap, double dt, std::vector<double>& out,
+            std::vector<double>& dropped) {
+    queue.Arrivals(in);
+    if (!enabled) {
+      queue.Step(in, &link_cap, dt, out, dropped);
+      return;
+    }
+    // Guaranteed rates first, then the root's remainder by prio (shared in proportion to the
+    // rates within a prio), each class up to its ceil.
+    std::array<double, kNumAppClasses> demand{};
+    for (int c = 0; c < kNumAppClasses; ++c) {
+      demand[c] = queue.total[c] + queue.arriving[c];
+      grant[c] = 0.0;
+    }
+    const double budget = std::min(link_cap, config.link_rate_bps / 8.0 * dt);
+    double used = 0.0;
+    for (const auto& cc : config.classes) {
+      const int c = static_cast<int>(cc.app_class);
+      grant[c] = std::min(demand[c], cc.rate_bps / 8.0 * dt);
+      used += grant[c];
+    }
+    if (used > budget) {  // rates above the link: scale down
+      for (double& g : grant) g *= budget / used;
+      used = budget;
+    }
+    double left = budget - used;
+    for (int prio = 0; prio < 8 && left > 1e-9; ++prio) {
+      for (int round = 0; round < 4 && left > 1e-9; ++round) {
+        double weight = 0.0;
+        for (const auto& cc : config.classes) {
+          const int c = static_cast<int>(cc.app_class);
+          if (cc.prio == prio && std::min(demand[c], cc.ceil_bps / 8.0 * dt) > grant[c] + 1e-12) {
+            weight += cc.rate_bps;
+          }
+        }
+        if (weight <= 0) break;
+        double given = 0.0;
+        for (const auto& cc : config.classes) {
+          const int c = static_cast<int>(cc.app_class);
+          const double room = std::min(demand[c], cc.ceil_bps / 8.0 * dt) - grant[c];
+          if (cc.prio != prio || room <= 1e-12) continue;
+          const double g = std::min(room, left * cc.rate_bps / weight);
+          grant[c] += g;
+          given += g;
+        }
+        left -= given;
+      }
+    }
+    queue.Step(in, grant.data(), dt, out, dropped);
+  }
+  double Delay(AppClass a) const { return queue.Delay(enabled ? ClassOf(a) : 0); }
+  double Backlog(size_t flow) const { return queue.backlog[flow]; }
+};
+
+// Applications drive their flows' demand and read their deliveries (payload bytes).
+class FluidApp {
+ public:
+  virtual ~FluidApp() = default;
+  virtual void Tick(std::vector<Flow>& flows, double t, double dt) = 0;
+  virtual void Delivered(std::vector<Flow>& flows, size_t flow, double payload, double t) = 0;
+};
+
+// Resets a flow's congestion state for a new connection.
+void NewConnection(Flow& f) {
+  const Flow fresh;
+  f.cwnd = fresh.cwnd;
+  f.ssthresh = fresh.ssthresh;
+  f.wmax = fresh.wmax;
+  f.btlbw = 0.0;
+  f.bbr_startup = true;
+  f.bbr_flat_rounds = 0;
+  f.bbr_full_bw = 0.0;
+  f.loss_seen_s = -1.0;
+}
+
+// Bulk: an endless (or bulk_bytes) transfer from a start time.
+class BulkApp : public FluidApp {
+ public:
+  BulkApp(size_t flow, double start_s, double bytes)
+      : flow_(flow), start_s_(start_s), bytes_(bytes) {}
+  void Tick(std::vector<Flow>& flows, double t, double) override {
+    if (started_ || t < start_s_) return;
+    started_ = true;
+    flows[flow_].to_send = bytes_;
+  }
+  void Delivered(std::vector<Flow>& flows, size_t flow, double payload, double) override {
+    if (flow == flow_) flows[flow].counters->rx_bytes += static_cast<uint64_t>(payload);
+  }
+
+ private:
+  size_t flow_;
+  double start_s_, bytes_;
+  bool started_ = false;
+};
+
+// Video: segments over the ladder with the ns-3 player's rate-based ABR and playback buffer.
+class VideoApp : public FluidApp {
+ public:
+  VideoApp(size_t flow, double start_s, const WorkloadOptions& o, double share)
+      : flow_(flow), start_s_(start_s), o_(o), share_(share) {}
+  void Tick(std::vector<Flow>& flows, double t, double dt) override {
+    AppCounters* c = flows[flow_].counters;
+    if (t < start_s_) return;
+    if (playing_) {
+      const double drained = std::min(buffer_s_, dt);
+      buffer_s_ -= drained;
+      c->video_buffer_s -= drained * share_;
+      if (drained < dt) c->video_stall_s += dt - drained;
+    }
+    if (remaining_ > 0 || buffer_s_ + o_.video_segment_s > o_.video_max_buffer_s) return;
+    // Next segment: the highest bitrate under 0.9 x the harmonic mean of the last 5
+    // throughputs; the lowest at start and when the buffer is under one segment.
+    bitrate_kbps_ = o_.video_ladder_kbps.front();
+    if (!history_.empty() && buffer_s_ >= o_.video_segment_s) {
+      double inv = 0;
+      for (double x : history_) inv += 1.0 / x;
+      const double estimate = 0.9 * history_.size() / inv;
+      for (double b : o_.video_ladder_kbps) {
+        if (b * 1e3 <= estimate) bitrate_kbps_ = b;
+      }
+    }
+    remaining_ = bitrate_kbps_ * 1e3 / 8.0 * o_.video_segment_s;
+    segment_bytes_ = remaining_;
+    requested_s_ = t;
+    flows[flow_].to_send += remaining_;
+  }
+  void Delivered(std::vector<Flow>& flows, size_t flow, double payload, double t) override {
+    if (flow != flow_) return;
+    AppCounters* c = flows[flow].counters;
+    c->rx_bytes += static_cast<uint64_t>(payload);
+    remaining_ -= payload;
+    if (remaining_ > 1e-6) return;
+    remaining_ = 0;
+    history_.push_back(segment_bytes_ * 8.0 / std::max(t - requested_s_, 1e-3));
+    if (history_.size() > 5) history_.erase(history_.begin());
+    c->video_bitrate_kbps_sum += bitrate_kbps_;
+    ++c->video_segments;
+    buffer_s_ += o_.video_segment_s;
+    c->video_buffer_s += o_.video_segment_s * share_;
+    playing_ = true;
+  }
+
+ private:
+  size_t flow_;
+  double start_s_;
+  WorkloadOptions o_;
+  double share_;
+  bool playing_ = false;
+  double buffer_s_ = 0, remaining_ = 0, segment_bytes_ = 0, requested_s_ = 0, bitrate_kbps_ = 0;
+  std::vector<double> history_;  // bit/s
+};
+
+// Web: pages of lognormal size over new connections (handshake and request: 1.5 base RTTs),
+// exponential think times; completion from the connect to the last byte.
+class WebApp : public FluidApp {
+ public:
+  WebApp(size_t flow, double start_s, const WorkloadOptions& o, double base_rtt_s, double one_way_s,
+         uint64_t seed)
+      : flow_(flow),
+        next_s_(start_s),
+        o_(o),
+        base_rtt_s_(base_rtt_s),
+        one_way_s_(one_way_s),
+        rng_(seed) {}
+  void Tick(std::vector<Flow>& flows, double t, double) override {
+    if (in_page_ || t < next_s_) return;
+    if (!connecting_) {
+      connecting_ = true;
+      page_start_s_ = t;
+      data_at_s_ = t + 1.5 * base_rtt_s_;
+      return;
+    }
+    if (t < data_at_s_) return;
+    connecting_ = false;
+    in_page_ = true;
+    remaining_ =
+        std::max(1.0, std::round(o_.web_median_kb * 1e3 * std::exp(o_.web_sigma * rng_.Normal())));
+    NewConnection(flows[flow_]);
+    flows[flow_].to_send = remaining_;
+  }
+  void Delivered(std::vector<Flow>& flows, size_t flow, double payload, double t) override {
+    if (flow != flow_ || !in_page_) return;
+    AppCounters* c = flows[flow].counters;
+    c->rx_bytes += static_cast<uint64_t>(payload);
+    remaining_ -= payload;
+    if (remaining_ > 1e-6) return;
+    in_page_ = false;
+    c->fct_ms_sum += (t + one_way_s_ - page_start_s_) * 1e3;
+    ++c->flows_done;
+    next_s_ = t + o_.web_think_s * rng_.Exponential();
+  }
+
+ private:
+  size_t flow_;
+  double next_s_;
+  WorkloadOptions o_;
+  double base_rtt_s_, one_way_s_;
+  core::Rng rng_;
+  bool connecting_ = false, in_page_ = false;
+  double page_start_s_ = 0, data_at_s_ = 0, remaining_ = 0;
+};
+
+// Gaming: constant-rate UDP both ways; the counted direction's packets sent and received.
+class GameApp : public FluidApp {
+ public:
+  GameApp(size_t counted, double start_s, std::vector<size_t> flows, double hz)
+      : counted_(counted), start_s_(start_s), flows_(std::move(flows)), hz_(hz) {}
+  void Tick(std::vector<Flow>& flows, double t, double dt) override {
+    const bool on = t >= start_s_;
+    for (size_t i : flows_) flows[i].active = on;
+    if (!on) return;
+    sent_ += hz_ * dt;
+    flows[counted_].counters->game_sent = static_cast<uint64_t>(std::llround(sent_));
+  }
+  void Delivered(std::vector<Flow>& flows, size_t flow, double payload, double) override {
+    if (flow != counted_) return;
+    Flow& f = flows[flow];
+    f.counters->rx_bytes += static_cast<uint64_t>(payload);
+    received_ += payload / f.packet_bytes;
+    f.counters->game_received = static_cast<uint64_t>(std::llround(received_));
+  }
+
+ private:
+  size_t counted_;
+  double start_s_;
+  std::vector<size_t> flows_;
+  double hz_;
+  double sent_ = 0.0, received_ = 0.0;  // fluid packet counts
+};
+
+// Cross traffic: on/off UDP with Pareto periods.
+class CrossApp : public FluidApp {
+ public:
+  CrossApp(size_t flow, const CrossTrafficOptions& o, double start_s, uint64_t seed)
+      : flow_(flow), o_(o), switch_s_(start_s), rng_(seed) {}
+  void Tick(std::vector<Flow>& flows, double t, double) override {
+    while (t >= switch_s_) {
+      on_ = !on_;
+      const double mean = on_ ? o_.mean_on_s : o_.mean_off_s;
+      const double shape = o_.pareto_shape;
+      switch_s_ += mean * (shape - 1) / shape / std::pow(1.0 - rng_.Uniform(), 1.0 / shape);
+    }
+    flows[flow_].active = on_;
+  }
+  void Delivered(std::vector<Flow>&, size_t, double, double) override {}
+
+ private:
+  size_t flow_;
+  CrossTrafficOptions o_;
+  double switch_s_;
+  core::Rng rng_;
+  bool on_ = false;
+};
+
+class FluidAccessScenario : public Scenario {
+ public:
+  FluidAccessScenario(const core::Params& p, AccessScenarioSpec spec)
+      : spec_(std::move(spec)),
+        scale_(p.Double("scale")),
+        start_hour_(p.Double("start_hour")),
+        start_day_(static_cast<int>(p.Int("start_day"))),
+        dt_(p.Double("fluid_dt_ms") / 1e3) {
+    info_.links = {"down", "up"};
+    info_.shaping_points = {"down", "up"};
+    info_.classes = AccessClasses(spec_.workload, spec_.path.cross);
+    info_.qdisc = spec_.path.shaping_qdisc;
+  }
+
+  void Start(uint64_t seed) override {
+    seed_ = seed;
+    rng_.Seed(core::Rng::Derive(seed, 9));
+    down_cap_ = ScaledCapacity(spec_.capacity(core::Rng::Derive(seed, 1), true), scale_);
+    up_cap_ = ScaledCapacity(spec_.capacity(core::Rng::Derive(seed, 2), false), scale_);
+    down_rec_ = std::make_unique<LinkRecorder>("down", down_cap_.get(), start_hour_, start_day_,
+                                               core::Rng::Derive(seed, 3));
+    up_rec_ = std::make_unique<LinkRecorder>("up", up_cap_.get(), start_hour_, start_day_,
+                                             core::Rng::Derive(seed, 4));
+    const AccessPathOptions& o = spec_.path;
+    base_down_s_ = o.access_delay_s + o.down.delay_s + o.server_delay_s;
+    base_up_s_ = o.access_delay_s + o.up.delay_s + o.server_delay_s;
+    access_bps_ = o.access_rate_bps * scale_;
+    flows_.clear();
+    apps_.clear();
+    BuildWorkload();
+    const size_t n = flows_.size();
+    edge_.Init(1, std::vector<int>(n, 0), o.down.buffer_packets * kPacket);
+    gateway_.Init(1, std::vector<int>(n, 0), o.up.buffer_packets * kPacket);
+    std::vector<AppClass> classes(n);
+    for (size_t i = 0; i < n; ++i) classes[i] = flows_[i].app_class;
+    shaper_down_ = FluidHtb();
+    shaper_up_ = FluidHtb();
+    if (o.shaping_qdisc == "htb") {
+      shaper_down_.Configure(Scaled(TransparentConfig(o.access_rate_bps)));
+      shaper_up_.Configure(Scaled(TransparentConfig(1e9)));
+    }
+    shaper_down_.Init(classes);
+    shaper_up_.Init(classes);
+    for (auto* v : {&a_, &b_, &c_, &drop_, &in_down_, &in_up_, &shaped_, &served_up_}) {
+      v->assign(n, 0.0);
+    }
+    t_ = 0.0;
+    started_ = true;
+  }
+
+  std::vector<LinkSample> Advance(double dt_s) override {
+    if (!started_) throw std::logic_error("scenario Advance() before Start()");
+    if (!(dt_s > 0)) throw std::invalid_argument("scenario step must be > 0 s");
+    const double end = t_ + dt_s;
+    while (t_ < end - 1e-12) {
+      const double dt = std::min(dt_, end - t_);
+      Step(dt);
+      t_ += dt;
+    }
+    // Backlogs at the end of the interval, per class.
+    for (auto* rec : {down_rec_.get(), up_rec_.get()}) {
+      for (int c = 0; c < kNumAppClasses; ++c) rec->SetBacklog(static_cast<AppClass>(c), 0, 0);
+    }
+    for (size_t i = 0; i < flows_.size(); ++i) {
+      const Flow& f = flows_[i];
+      double b = f.down ? edge_.backlog[i] + shaper_down_.Backlog(i)
+                        : gateway_.backlog[i] + shaper_up_.Backlog(i);
+      (f.down ? down_rec_ : up_rec_)->AddBacklog(f.app_class, b, b / kPacket);
+    }
+    std::vector<LinkSample> out = down_rec_->Collect(t_, dt_s, info_.classes);
+    std::vector<LinkSample> up = up_rec_->Collect(t_, dt_s, info_.classes);
+    out.insert(out.end(), up.begin(), up.end());
+    return out;
+  }
+
+  void ApplyShaping(const std::string& point, const HtbConfig& config) override {
+    if (!started_) throw std::logic_error("scenario ApplyShaping() before Start()");
+    if (point != "down" && point != "up") {
+      throw std::invalid_argument("unknown shaping point '" + point + "'; points: down, up");
+    }
+    if (info_.qdisc != "htb") {
+      throw std::invalid_argument("shaping needs qdisc = htb; this scenario runs qdisc = " +
+                                  info_.qdisc);
+    }
+    (point == "down" ? shaper_down_ : shaper_up_).Configure(Scaled(config));
+  }
+
+  double now_s() const override { return t_; }
+  const ScenarioInfo& info() const override { return info_; }
+  SimCounters counters() const override {
+    SimCounters c;
+    c.events = steps_;
+    if (down_rec_) {
+      c.packets_delivered =
+          static_cast<uint64_t>(down_rec_->delivered_packets() + up_rec_->delivered_packets());
+      c.bytes_delivered =
+          static_cast<uint64_t>(down_rec_->delivered_bytes() + up_rec_->delivered_bytes());
+    }
+    return c;
+  }
+
+ private:
+  static HtbConfig TransparentConfig(double rate_bps) {
+    HtbConfig c;
+    c.link_rate_bps = rate_bps;
+    for (int i = 0; i < kNumAppClasses; ++i) {
+      c.classes.push_back({static_cast<AppClass>(i), rate_bps / kNumAppClasses, rate_bps, 0});
+    }
+    return c;
+  }
+  HtbConfig Scaled(HtbConfig c) const {
+    c.link_rate_bps *= scale_;
+    for (auto& k : c.classes) {
+      k.rate_bps *= scale_;
+      k.ceil_bps *= scale_;
+    }
+    return c;
+  }
+
+  size_t AddFlow(Flow f) {
+    f.recorder = f.down ? down_rec_.get() : up_rec_.get();
+    flows_.push_back(f);
+    return flows_.size() - 1;
+  }
+
+  void BuildWorkload() {
+    WorkloadOptions wo;
+    for (double& b : wo.video_ladder_kbps) b *= scale_;
+    const double base_rtt = base_down_s_ + base_up_s_;
+    for (size_t k = 0; k < spec_.workload.size(); ++k) {
+      const WorkloadItem& w = spec_.workload[k];
+      const bool down = w.direction == "down";
+      LinkRecorder* rec = down ? down_rec_.get() : up_rec_.get();
+      AppCounters* counters = rec->counters(w.app_class);
+      core::Rng rng(core::Rng::Derive(seed_, 100 + k));
+      for (int i = 0; i < w.count; ++i) {
+        const double start = rng.Uniform();
+        Flow f;
+        f.app_class = w.app_class;
+        f.down = down;
+        f.counters = counters;
+        f.cc = ParseCc(w.tcp);
+        f.to_send = 0.0;
+        switch (w.app_class) {
+          case AppClass::kBulk:
+            apps_.push_back(std::make_unique<BulkApp>(
+                AddFlow(f), start, wo.bulk_bytes > 0 ? double(wo.bulk_bytes) : kInf));
+            break;
+          case AppClass::kVideo:
+            apps_.push_back(std::make_unique<VideoApp>(AddFlow(f), start, wo, 1.0 / w.count));
+            break;
+          case AppClass::kWeb:
+            apps_.push_back(std::make_unique<WebApp>(AddFlow(f), start, wo, base_rtt,
+                                                     down ? base_down_s_ : base_up_s_,
+                                                     core::Rng::Derive(seed_, 1000 * k + i)));
+            break;
+          case AppClass::kGaming: {
+            // Server state down, client updates up; the item's direction is counted.
+            Flow d = f, u = f;
+            d.cc = u.cc = Cc::kUdp;
+            d.down = true;
+            u.down = false;
+            d.packet_bytes = wo.game_down_bytes + 28;
+            u.packet_bytes = wo.game_up_bytes + 28;
+            d.udp_rate_bps = d.packet_bytes * 8 * wo.game_hz * scale_;
+            u.udp_rate_bps = u.packet_bytes * 8 * wo.game_hz * scale_;
+            d.rtt_samples = down;
+            u.rtt_samples = !down;
+            d.counters = down_rec_->counters(AppClass::kGaming);
+            u.counters = up_rec_->counters(AppClass::kGaming);
+            d.active = u.active = false;
+            const size_t di = AddFlow(d), ui = AddFlow(u);
+            apps_.push_back(std::make_unique<GameApp>(down ? di : ui, start,
+                                                      std::vector<size_t>{di, ui}, wo.game_hz));
+            break;
+          }
+          default:
+            break;
+        }
+      }
+    }
+    const CrossTrafficOptions& cross = spec_.path.cross;
+    for (int i = 0; i < cross.flows; ++i) {
+      Flow f;
+      f.app_class = AppClass::kCross;
+      f.down = true;
+      f.cc = Cc::kUdp;
+      f.packet_bytes = 1228;
+      f.udp_rate_bps = cross.rate_mbps * 1e6 * scale_;
+      f.rtt_samples = false;
+      f.counters = down_rec_->counters(AppClass::kCross);
+      f.active = false;
+      apps_.push_back(std::make_unique<CrossApp>(AddFlow(f), cross, 0.1 * i,
+                                                 core::Rng::Derive(seed_, 2000 + i)));
+    }
+  }
+
+  // One time step of every flow and queue.
+  void Step(double dt) {
+    ++steps_;
+    const double t = t_;
+    const double b_down = down_cap_->Cumulative(t), b_up = up_cap_->Cumulative(t);
+    const double cap_down = down_cap_->Cumulative(t + dt) - b_down;
+    const double cap_up = up_cap_->Cumulative(t + dt) - b_up;
+    for (auto& app : apps_) app->Tick(flows_, t, dt);
+    const size_t n = flows_.size();
+    // Delays seen now: down data crosses the edge buffer and the down shaper; up data the up
+    // shaper and the gateway buffer.
+    // A byte joining a bottleneck buffer now leaves when the capacity process has served the
+    // backlog ahead of it.
+    const double q_edge = edge_.total[0] > 0 ? down_cap_->TimeOf(b_down + edge_.total[0]) - t : 0.0;
+    const double q_gw = gateway_.total[0] > 0 ? up_cap_->TimeOf(b_up + gateway_.total[0]) - t : 0.0;
+    std::fill(a_.begin(), a_.end(), 0.0);
+    for (size_t i = 0; i < n; ++i) {
+      Flow& f = flows_[i];
+      const double fwd = f.down ? base_down_s_ + q_edge + shaper_down_.Delay(f.app_class)
+                                : base_up_s_ + q_gw + shaper_up_.Delay(f.app_class);
+      const double back = f.down ? base_up_s_ + q_gw : base_down_s_ + q_edge;
+      f.rtt_s = fwd + back;
+      a_[i] = Send(f, dt);
+      f.sent_step = a_[i];
+      f.delivered_step = f.dropped_step = 0.0;
+      if (a_[i] > 0) f.recorder->Offered(f.app_class, a_[i], a_[i] / PacketSize(f));
+    }
+    for (auto* v : {&drop_, &b_, &c_, &shaped_, &served_up_}) std::fill(v->begin(), v->end(), 0.0);
+    for (size_t i = 0; i < n; ++i) {
+      in_down_[i] = flows_[i].down ? a_[i] : 0.0;
+      in_up_[i] = flows_[i].down ? 0.0 : a_[i];
+    }
+    // down: edge buffer -> (random loss) -> down shaper -> client
+    edge_.Arrivals(in_down_);
+    edge_.Step(in_down_, &cap_down, dt, b_, drop_);
+    Lose(b_, spec_.path.down.loss_rate);
+    shaper_down_.Step(b_, access_bps_ / 8.0 * dt, dt, c_, drop_);
+    // up: up shaper (held back while the gateway buffer is full) -> gateway buffer -> edge
+    const double room = std::max(0.0, gateway_.limit[0] - gateway_.total[0] + cap_up);
+    shaper_up_.Step(in_up_, room, dt, shaped_, drop_);
+    gateway_.Arrivals(shaped_);
+    gateway_.Step(shaped_, &cap_up, dt, served_up_, drop_);
+    Lose(served_up_, spec_.path.up.loss_rate);
+    for (size_t i = 0; i < n; ++i) {
+      Flow& f = flows_[i];
+      const double delivered = f.down ? c_[i] : served_up_[i];
+      f.delivered_step = delivered;
+      f.dropped_step = drop_[i];
+      if (drop_[i] > 0 && f.loss_seen_s < 0) f.loss_seen_s = t;
+      if (drop_[i] > 0 && f.cc != Cc::kUdp) f.to_send += drop_[i] / kWire;  // retransmitted
+      if (delivered > 0) {
+        const double one_way = f.down ? base_down_s_ + q_edge + shaper_down_.Delay(f.app_class)
+                                      : base_up_s_ + q_gw + shaper_up_.Delay(f.app_class);
+        const double packets = delivered / PacketSize(f);
+        f.recorder->Delivered(f.app_class, delivered, packets);
+        f.recorder->OnDelay(f.app_class, one_way, packets);
+        // One RTT sample per RTT, as a TCP timestamp echo would give per window.
+        if (f.rtt_samples && t + dt >= f.next_rtt_sample_s) {
+          f.counters->rtt_ms.push_back(f.rtt_s * 1e3);
+          f.next_rtt_sample_s = t + dt + f.rtt_s;
+        }
+        if (f.cc != Cc::kUdp) {
+          // The ACKs (one per two segments, 52 bytes) cross the other direction; too small
+          // to queue, they are counted there.
+          LinkRecorder* back = f.down ? up_rec_.get() : down_rec_.get();
+          const double acks = delivered / kPacket / 2.0;
+          back->Offered(f.app_class, acks * kAckBytes, acks);
+          back->Delivered(f.app_class, acks * kAckBytes, acks);
+        }
+      }
+      if (drop_[i] > 0) f.recorder->Dropped(f.app_class, drop_[i] / PacketSize(f));
+      React(f, t + dt);
+      if (delivered > 0) {
+        for (auto& app : apps_) app->Delivered(flows_, i, delivered / Overhead(f), t + dt);
+      }
+    }
+  }
+
+  static double Overhead(const Flow& f) { return f.cc == Cc::kUdp ? 1.0 : kWire; }
+  static double PacketSize(const Flow& f) { return f.packet_bytes; }
+
+  // Random loss on the wire: whole packets, as many as a Bernoulli trial per packet would
+  // lose on average (the integer part, plus one more with the remaining probability).
+  void Lose(std::vector<double>& bytes, double loss_rate) {
+    if (loss_rate <= 0) return;
+    for (size_t i = 0; i < bytes.size(); ++i) {
+      if (bytes[i] <= 0) continue;
+      const double size = flows_[i].packet_bytes;
+      const double expected = bytes[i] / size * loss_rate;
+      double packets = std::floor(expected);
+      if (rng_.Uniform() < expected - packets) packets += 1;
+      const double lost = std::min(bytes[i], packets * size);
+      bytes[i] -= lost;
+      drop_[i] += lost;
+    }
+  }
+
+  // Bytes (IP) the flow offers this step.
+  double Send(Flow& f, double dt) {
+    if (f.cc == Cc::kUdp) return f.active ? f.udp_rate_bps / 8.0 * dt : 0.0;
+    if (f.to_send <= 0) return 0.0;
+    double rate = f.cwnd / f.rtt_s;
+    if (f.cc == Cc::kBbr && !f.bbr_startup && f.btlbw > 0) {
+      static const double kGains[8] = {1.25, 0.75, 1, 1, 1, 1, 1, 1};
+      rate = std::min(rate, kGains[f.bbr_cycle] * f.btlbw);
+    }
+    const double payload = std::min(rate * dt, f.to_send);
+    f.to_send -= payload;
+    return payload * kWire;
+  }
+
+  // Congestion control after a step's deliveries and losses.
+  void React(Flow& f, double now) {
+    if (f.cc == Cc::kUdp) return;
+    const double acked = f.delivered_step / kWire;
+    f.min_rtt = std::min(f.min_rtt, f.rtt_s);
+    if (f.cc == Cc::kBbr) {
+      Bbr(f, acked, now);
+      return;
+    }
+    // A loss is noticed one RTT after it happened; one reaction per RTT.
+    if (f.loss_seen_s >= 0 && now >= f.loss_seen_s + f.rtt_s) {
+      if (now >= f.last_reaction_s + f.rtt_s) {
+        f.last_reaction_s = now;
+        if (f.cc == Cc::kNewReno) {
+          f.ssthresh = std::max(f.cwnd / 2, 2 * kMss);
+          f.cwnd = f.ssthresh;
+        } else {
+          // Fast convergence: a flow that lost below its last peak releases more.
+          f.wmax = f.cwnd < f.wmax ? f.cwnd * (1.0 + 0.7) / 2.0 : f.cwnd;
+          f.cwnd = std::max(0.7 * f.cwnd, 2 * kMss);
+          f.ssthresh = f.cwnd;
+          f.epoch_s = now;
+        }
+      }
+      f.loss_seen_s = -1.0;
+      return;
+    }
+    if (acked <= 0) return;
+    if (f.cwnd < f.ssthresh) {
+      f.cwnd += acked;  // slow start: doubles every RTT
+      // Cubic's HyStart leaves slow start once the RTT rises by an eighth (at least 4 ms).
+      if (f.cc == Cc::kCubic && f.rtt_s > f.min_rtt + std::max(0.004, f.min_rtt / 8)) {
+        f.ssthresh = f.cwnd;
+        f.wmax = f.cwnd;
+        f.epoch_s = now;
+      }
+      return;
+    }
+    if (f.cc == Cc::kNewReno) {
+      f.cwnd += kMss * acked / f.cwnd;
+      return;
+    }
+    // Cubic: W(t) = C (t - K)^3 + Wmax in segments, C = 0.4, beta = 0.7; never slower than
+    // Reno would grow from the same point.
+    const double wmax = f.wmax / kMss;
+    const double k = std::cbrt(wmax * 0.3 / 0.4);
+    const double dt = now - f.epoch_s;
+    const double cubic = (0.4 * std::pow(dt - k, 3) + wmax) * kMss;
+    const double reno = (0.7 * wmax + 3 * 0.3 / 1.7 * dt / f.rtt_s) * kMss;
+    const double target = std::max(cubic, reno);
+    if (target > f.cwnd) f.cwnd = std::min(target, f.cwnd + acked);
+  }
+
+  // BBR v1, coarsely: startup doubles until the delivery rate stops growing 25% for three
+  // rounds, then pacing cycles the gains over the bandwidth estimate; cwnd = 2 BDP.
+  void Bbr(Flow& f, double acked, double now) {
+    f.round_delivered += acked;
+    if (now - f.round_start_s < f.rtt_s) {
+      if (f.bbr_startup) f.cwnd += acked;
+      return;
+    }
+    const double rate = f.round_delivered / (now - f.round_start_s);
+    f.round_start_s = now;
+    f.round_delivered = 0.0;
+    f.btlbw = std::max(f.btlbw * 0.99, rate);  // slowly forgotten max filter
+    if (f.bbr_startup) {
+      if (f.btlbw > 1.25 * f.bbr_full_bw) {
+        f.bbr_full_bw = f.btlbw;
+        f.bbr_flat_rounds = 0;
+      } else if (++f.bbr_flat_rounds >= 3) {
+        f.bbr_startup = false;
+      }
+      f.cwnd += acked;
+    } else {
+      f.bbr_cycle = (f.bbr_cycle + 1) % 8;
+      f.cwnd = std::max(4 * kMss, 2 * f.btlbw * f.min_rtt);
+    }
+  }
+
+  AccessScenarioSpec spec_;
+  double scale_, start_hour_;
+  int start_day_;
+  double dt_;
+  ScenarioInfo info_;
+  uint64_t seed_ = 0;
+  core::Rng rng_;
+  std::unique_ptr<CapacityProcess> down_cap_, up_cap_;
+  std::unique_ptr<LinkRecorder> down_rec_, up_rec_;
+  double base_down_s_ = 0, base_up_s_ = 0, access_bps_ = 0;
+  std::vector<Flow> flows_;
+  std::vector<std::unique_ptr<FluidApp>> apps_;
+  FluidQueue edge_, gateway_;
+  FluidHtb shaper_down_, shaper_up_;
+  // Per-flow scratch: offered, after the edge, after the down shaper, drops, the two
+  // directions' offers, after the up shaper, after the gateway.
+  std::vector<double> a_, b_, c_, drop_, in_down_, in_up_, shaped_, served_up_;
+  double t_ = 0.0;
+  uint64_t steps_ = 0;
+  bool started_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Scenario> MakeFluidAccessScenario(const core::Params& params,
+                                                  AccessScenarioSpec spec) {
+  return std::make_unique<FluidAccessScenario>(params, std::move(spec));
+}
+
+}  // namespace linklab::sim
