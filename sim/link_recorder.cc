@@ -7,7 +7,7 @@ namespace linklab::sim {
 
 namespace {
 
-constexpr size_t kReservoir = 4096;  // delay samples kept per class and interval
+constexpr size_t kReservoir = 1024;  // delay samples kept per class and interval
 
 // The weighted q-quantile of (value, weight) pairs; NaN when empty.
 double Quantile(std::vector<std::pair<double, double>>& v, double q) {

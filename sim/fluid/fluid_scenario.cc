@@ -59,7 +59,7 @@ struct Flow {
   double to_send = 0.0;
   // Congestion control.
   double cwnd = kInitialWindow, ssthresh = kInf;
-  double wmax = 0.0, epoch_s = 0.0;                                                // Cubic
+  double wmax = 0.0, epoch_s = 0.0, cubic_k = 0.0;                                 // Cubic
   double btlbw = 0.0, min_rtt = kInf, round_start_s = 0.0, round_delivered = 0.0;  // BBR
   int bbr_cycle = 0;
   bool bbr_startup = true;
@@ -86,13 +86,14 @@ struct FluidQueue {
   std::vector<double> total;        // per group
   std::vector<double> limit;        // per group
   std::vector<double> served_rate;  // per group, bytes/s in the last step
-  std::vector<double> arriving, kept, from_backlog, from_new, drop_frac;  // per group, scratch
+  std::vector<double> arriving, kept, from_backlog, from_new, drop_frac, old_total;  // scratch
 
   void Init(int n_groups, const std::vector<int>& flow_group, double group_limit) {
     groups = n_groups;
     group_of = flow_group;
     backlog.assign(flow_group.size(), 0.0);
-    for (auto* v : {&total, &served_rate, &arriving, &kept, &from_backlog, &from_new, &drop_frac}) {
+    for (auto* v : {&total, &served_rate, &arriving, &kept, &from_backlog, &from_new, &drop_frac,
+                    &old_total}) {
       v->assign(groups, 0.0);
     }
     limit.assign(groups, group_limit);
@@ -120,7 +121,7 @@ struct FluidQueue {
       kept[g] = arriving[g] - excess;
       served_rate[g] = served / dt;
     }
-    std::vector<double> old_total = total;
+    old_total = total;  // (a member: no allocation per step)
     std::fill(total.begin(), total.end(), 0.0);
     for (size_t i = 0; i < backlog.size(); ++i) {
       const int g = group_of[i];
@@ -478,6 +479,7 @@ class FluidAccessScenario : public Scenario {
       v->assign(n, 0.0);
     }
     t_ = 0.0;
+    cached_t_ = -1.0;
     started_ = true;
   }
 
@@ -632,9 +634,17 @@ class FluidAccessScenario : public Scenario {
   void Step(double dt) {
     ++steps_;
     const double t = t_;
-    const double b_down = down_cap_->Cumulative(t), b_up = up_cap_->Cumulative(t);
-    const double cap_down = down_cap_->Cumulative(t + dt) - b_down;
-    const double cap_up = up_cap_->Cumulative(t + dt) - b_up;
+    // B(t) of each direction is the previous step's B(t + dt).
+    if (cached_t_ != t) {
+      cached_down_ = down_cap_->Cumulative(t);
+      cached_up_ = up_cap_->Cumulative(t);
+    }
+    const double b_down = cached_down_, b_up = cached_up_;
+    cached_down_ = down_cap_->Cumulative(t + dt);
+    cached_up_ = up_cap_->Cumulative(t + dt);
+    cached_t_ = t + dt;
+    const double cap_down = cached_down_ - b_down;
+    const double cap_up = cached_up_ - b_up;
     for (auto& app : apps_) app->Tick(flows_, t, dt);
     const size_t n = flows_.size();
     // Delays seen now: down data crosses the edge buffer and the down shaper; up data the up
@@ -761,6 +771,7 @@ class FluidAccessScenario : public Scenario {
           f.cwnd = std::max(0.7 * f.cwnd, 2 * kMss);
           f.ssthresh = f.cwnd;
           f.epoch_s = now;
+          f.cubic_k = std::cbrt(f.wmax / kMss * 0.3 / 0.4);
         }
       }
       f.loss_seen_s = -1.0;
@@ -774,6 +785,7 @@ class FluidAccessScenario : public Scenario {
         f.ssthresh = f.cwnd;
         f.wmax = f.cwnd;
         f.epoch_s = now;
+        f.cubic_k = 0.0;  // starts at its own window: no plateau to climb to
       }
       return;
     }
@@ -784,9 +796,9 @@ class FluidAccessScenario : public Scenario {
     // Cubic: W(t) = C (t - K)^3 + Wmax in segments, C = 0.4, beta = 0.7; never slower than
     // Reno would grow from the same point.
     const double wmax = f.wmax / kMss;
-    const double k = std::cbrt(wmax * 0.3 / 0.4);
+    const double x = now - f.epoch_s - f.cubic_k;
+    const double cubic = (0.4 * x * x * x + wmax) * kMss;
     const double dt = now - f.epoch_s;
-    const double cubic = (0.4 * std::pow(dt - k, 3) + wmax) * kMss;
     const double reno = (0.7 * wmax + 3 * 0.3 / 1.7 * dt / f.rtt_s) * kMss;
     const double target = std::max(cubic, reno);
     if (target > f.cwnd) f.cwnd = std::min(target, f.cwnd + acked);
@@ -836,6 +848,7 @@ class FluidAccessScenario : public Scenario {
   // directions' offers, after the up shaper, after the gateway.
   std::vector<double> a_, b_, c_, drop_, in_down_, in_up_, shaped_, served_up_;
   double t_ = 0.0;
+  double cached_t_ = -1.0, cached_down_ = 0.0, cached_up_ = 0.0;  // B at cached_t_
   uint64_t steps_ = 0;
   bool started_ = false;
 };
