@@ -1,0 +1,254 @@
+#pragma once
+// The pieces of the fluid backend (sim/fluid/): flows with flow-level TCP models, fluid queues
+// (FIFO groups and the HTB shaper) and the application interface. Internal to sim/.
+//
+// A step of a fluid scenario: every flow offers bytes (TCP at cwnd / RTT, limited by what its
+// application still has to send; UDP at its rate); each queue on a path takes its arrivals,
+// drops what exceeds its buffer (tail drop, in proportion to the arrivals) and serves up to
+// its capacity, in proportion to each flow's backlog (a fluid FIFO); the HTB shaper serves its
+// classes by rate, then lends the rest by prio up to each class's ceil. TCP reacts to a loss
+// one RTT after it happened, once per RTT (NewReno halves; Cubic backs off to 0.7 with fast
+// convergence and regrows on the cubic curve, leaving slow start by HyStart; BBR paces at its
+// bandwidth estimate and ignores loss), and grows on delivered bytes. Dropped TCP bytes are
+// sent again. Delays are the base path delay plus every queue's backlog over its service.
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "sim/link_recorder.h"
+#include "sim/shaping.h"
+#include "sim/workload.h"
+
+namespace linklab::sim::fluid {
+
+constexpr double kMss = 1448.0;               // TCP payload per packet
+constexpr double kPacket = 1500.0;            // IP packet of a full segment
+constexpr double kWire = kPacket / kMss;      // IP bytes per payload byte
+constexpr double kInitialWindow = 10 * kMss;  // RFC 6928
+constexpr double kAckBytes = 52.0;            // IP size of a pure ACK with timestamps
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+enum class Cc { kNewReno, kCubic, kBbr, kUdp };
+
+inline Cc ParseCc(const std::string& name) {
+  if (name == "newreno") return Cc::kNewReno;
+  if (name == "cubic") return Cc::kCubic;
+  return Cc::kBbr;
+}
+
+// One transport flow, in one direction ("down": server to client).
+struct Flow {
+  AppClass app_class = AppClass::kBulk;
+  bool down = true;
+  Cc cc = Cc::kCubic;
+  double udp_rate_bps = 0.0;      // UDP only
+  double packet_bytes = kPacket;  // IP size of the flow's packets
+  bool active = true;             // UDP on/off sources switch this
+  // What the application still wants sent (bytes of payload); infinite for bulk.
+  double to_send = 0.0;
+  // Congestion control.
+  double cwnd = kInitialWindow, ssthresh = kInf;
+  double wmax = 0.0, epoch_s = 0.0, cubic_k = 0.0;                                 // Cubic
+  double btlbw = 0.0, min_rtt = kInf, round_start_s = 0.0, round_delivered = 0.0;  // BBR
+  int bbr_cycle = 0;
+  bool bbr_startup = true;
+  int bbr_flat_rounds = 0;
+  double bbr_full_bw = 0.0;
+  double loss_seen_s = -1.0;  // a loss waiting to be noticed, and when it happened
+  double last_reaction_s = -kInf;
+  double rtt_s = 0.0;
+  double next_rtt_sample_s = 0.0;
+  // Per-step flows of bytes (IP bytes).
+  double sent_step = 0.0, delivered_step = 0.0, dropped_step = 0.0;
+  AppCounters* counters = nullptr;
+  LinkRecorder* recorder = nullptr;  // of the flow's direction
+  bool rtt_samples = true;           // reports RTT samples (data senders, counted game flows)
+};
+
+// Fluid queues: per-flow backlog (IP bytes) in groups, each group a FIFO with its own byte
+// limit and its own service per step. A plain buffer is one group; the HTB shaper has one group
+// per class, served by rate and then by borrowing.
+struct FluidQueue {
+  int groups = 1;
+  std::vector<int> group_of;        // per flow
+  std::vector<double> backlog;      // per flow
+  std::vector<double> total;        // per group
+  std::vector<double> limit;        // per group
+  std::vector<double> served_rate;  // per group, bytes/s in the last step
+  std::vector<double> arriving, kept, from_backlog, from_new, drop_frac, old_total;  // scratch
+
+  void Init(int n_groups, const std::vector<int>& flow_group, double group_limit) {
+    groups = n_groups;
+    group_of = flow_group;
+    backlog.assign(flow_group.size(), 0.0);
+    for (auto* v : {&total, &served_rate, &arriving, &kept, &from_backlog, &from_new, &drop_frac,
+                    &old_total}) {
+      v->assign(groups, 0.0);
+    }
+    limit.assign(groups, group_limit);
+  }
+  double Total() const {
+    double t = 0.0;
+    for (double x : total) t += x;
+    return t;
+  }
+  // Demand of each group: its backlog plus `in`.
+  void Arrivals(const std::vector<double>& in) {
+    std::fill(arriving.begin(), arriving.end(), 0.0);
+    for (size_t i = 0; i < in.size(); ++i) arriving[group_of[i]] += in[i];
+  }
+  // Takes `in` (per flow; call Arrivals(in) first), serves `capacity[g]` bytes per group,
+  // tail-drops what exceeds each group's limit; adds service to `out`, drops to `dropped`.
+  void Step(const std::vector<double>& in, const double* capacity, double dt,
+            std::vector<double>& out, std::vector<double>& dropped) {
+    for (int g = 0; g < groups; ++g) {
+      const double served = std::min(capacity[g], total[g] + arriving[g]);
+      const double excess = std::max(0.0, total[g] + arriving[g] - served - limit[g]);
+      drop_frac[g] = arriving[g] > 0 ? excess / arriving[g] : 0.0;
+      from_backlog[g] = std::min(served, total[g]);  // FIFO: the backlog leaves first
+      from_new[g] = served - from_backlog[g];
+      kept[g] = arriving[g] - excess;
+      served_rate[g] = served / dt;
+    }
+    old_total = total;  // (a member: no allocation per step)
+    std::fill(total.begin(), total.end(), 0.0);
+    for (size_t i = 0; i < backlog.size(); ++i) {
+      const int g = group_of[i];
+      const double new_i = in[i] * (1.0 - drop_frac[g]);
+      const double o = (old_total[g] > 0 ? from_backlog[g] * backlog[i] / old_total[g] : 0.0) +
+                       (kept[g] > 0 ? from_new[g] * new_i / kept[g] : 0.0);
+      out[i] += o;
+      dropped[i] += in[i] * drop_frac[g];
+      backlog[i] = std::max(0.0, backlog[i] + new_i - o);
+      total[g] += backlog[i];
+    }
+  }
+  // Queueing delay of group g (s) at its last service rate (or `rate` if given).
+  double Delay(int g, double rate = -1.0) const {
+    if (total[g] <= 0) return 0.0;
+    return total[g] / std::max(rate >= 0 ? rate : served_rate[g], 1.0);
+  }
+};
+
+// The HTB shaper as a fluid queue with a group per class; disabled (one FIFO group of 1000
+// packets) for the other queue discs.
+struct FluidHtb {
+  HtbConfig config;
+  bool enabled = false;
+  FluidQueue queue;
+  std::vector<AppClass> flow_class;
+  std::array<double, kNumAppClasses> grant{};
+
+  void Init(const std::vector<AppClass>& classes) {
+    flow_class = classes;
+    if (!enabled) {
+      queue.Init(1, std::vector<int>(classes.size(), 0), 1000 * kPacket);
+      return;
+    }
+    std::vector<int> groups;
+    for (AppClass c : classes) groups.push_back(ClassOf(c));
+    const std::vector<double> keep = queue.backlog;
+    queue.Init(kNumAppClasses, groups, config.class_queue_packets * kPacket);
+    if (keep.size() == groups.size()) {  // reconfigured: packets stay queued
+      queue.backlog = keep;
+      for (size_t i = 0; i < keep.size(); ++i) queue.total[groups[i]] += keep[i];
+    }
+  }
+  void Configure(const HtbConfig& c) {
+    c.Validate();
+    config = c;
+    enabled = true;
+    if (!flow_class.empty()) Init(flow_class);
+  }
+  int ClassOf(AppClass a) const {
+    for (const auto& c : config.classes) {
+      if (c.app_class == a) return static_cast<int>(a);
+    }
+    return static_cast<int>(config.default_class);
+  }
+  // Serves at most `link_cap` bytes this step.
+  void Step(const std::vector<double>& in, double link_cap, double dt, std::vector<double>& out,
+            std::vector<double>& dropped) {
+    queue.Arrivals(in);
+    if (!enabled) {
+      queue.Step(in, &link_cap, dt, out, dropped);
+      return;
+    }
+    // Guaranteed rates first, then the root's remainder by prio (shared in proportion to the
+    // rates within a prio), each class up to its ceil.
+    std::array<double, kNumAppClasses> demand{};
+    for (int c = 0; c < kNumAppClasses; ++c) {
+      demand[c] = queue.total[c] + queue.arriving[c];
+      grant[c] = 0.0;
+    }
+    const double budget = std::min(link_cap, config.link_rate_bps / 8.0 * dt);
+    double used = 0.0;
+    for (const auto& cc : config.classes) {
+      const int c = static_cast<int>(cc.app_class);
+      grant[c] = std::min(demand[c], cc.rate_bps / 8.0 * dt);
+      used += grant[c];
+    }
+    if (used > budget) {  // rates above the link: scale down
+      for (double& g : grant) g *= budget / used;
+      used = budget;
+    }
+    double left = budget - used;
+    for (int prio = 0; prio < 8 && left > 1e-9; ++prio) {
+      for (int round = 0; round < 4 && left > 1e-9; ++round) {
+        double weight = 0.0;
+        for (const auto& cc : config.classes) {
+          const int c = static_cast<int>(cc.app_class);
+          if (cc.prio == prio && std::min(demand[c], cc.ceil_bps / 8.0 * dt) > grant[c] + 1e-12) {
+            weight += cc.rate_bps;
+          }
+        }
+        if (weight <= 0) break;
+        double given = 0.0;
+        for (const auto& cc : config.classes) {
+          const int c = static_cast<int>(cc.app_class);
+          const double room = std::min(demand[c], cc.ceil_bps / 8.0 * dt) - grant[c];
+          if (cc.prio != prio || room <= 1e-12) continue;
+          const double g = std::min(room, left * cc.rate_bps / weight);
+          grant[c] += g;
+          given += g;
+        }
+        left -= given;
+      }
+    }
+    queue.Step(in, grant.data(), dt, out, dropped);
+  }
+  double Delay(AppClass a) const { return queue.Delay(enabled ? ClassOf(a) : 0); }
+  double Backlog(size_t flow) const { return queue.backlog[flow]; }
+};
+
+// Applications drive their flows' demand and read their deliveries (payload bytes).
+class FluidApp {
+ public:
+  virtual ~FluidApp() = default;
+  virtual void Tick(std::vector<Flow>& flows, double t, double dt) = 0;
+  virtual void Delivered(std::vector<Flow>& flows, size_t flow, double payload, double t) = 0;
+};
+
+// Resets a flow's congestion state for a new connection.
+inline void NewConnection(Flow& f) {
+  const Flow fresh;
+  f.cwnd = fresh.cwnd;
+  f.ssthresh = fresh.ssthresh;
+  f.wmax = fresh.wmax;
+  f.btlbw = 0.0;
+  f.bbr_startup = true;
+  f.bbr_flat_rounds = 0;
+  f.bbr_full_bw = 0.0;
+  f.loss_seen_s = -1.0;
+}
+
+// Bytes (IP) flow `f` offers in a step of `dt` seconds (taken from its application's demand).
+double Send(Flow& f, double dt);
+// Congestion control after a step: losses noticed, growth on delivered bytes.
+void React(Flow& f, double now);
+
+}  // namespace linklab::sim::fluid
