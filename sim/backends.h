@@ -22,8 +22,9 @@ std::unique_ptr<Scenario> MakeNs3AccessScenario(const core::Params& params,
                                                 AccessScenarioSpec spec);
 std::unique_ptr<Scenario> MakeFluidAccessScenario(const core::Params& params,
                                                   AccessScenarioSpec spec);
-// The datacenter family (ns-3 only).
+// The datacenter family.
 std::vector<core::ParamSpec> DatacenterSpecs();
 std::unique_ptr<Scenario> MakeNs3Datacenter(const core::Params& params);
+std::unique_ptr<Scenario> MakeFluidDatacenter(const core::Params& params);
 
 }  // namespace linklab::sim

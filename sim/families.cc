@@ -285,11 +285,7 @@ void RegisterScenarioFamilies(ScenarioRegistryType& registry) {
                 "leaf-spine fabric (>= 2 racks) with ECMP, 1-10 Gbit/s links, incast and "
                 "shuffle workloads",
                 DatacenterSpecs(), [](const core::Params& p) -> std::unique_ptr<Scenario> {
-                  if (p.String("backend") == "fluid") {
-                    throw std::invalid_argument(
-                        "datacenter: backend = 'fluid' is not available for this family; use "
-                        "backend = ns3");
-                  }
+                  if (p.String("backend") == "fluid") return MakeFluidDatacenter(p);
                   return MakeNs3Datacenter(p);
                 }});
 }

@@ -17,13 +17,13 @@ double Send(Flow& f, double dt) {
   }
   const double payload = std::min(rate * dt, f.to_send);
   f.to_send -= payload;
-  return payload * kWire;
+  return payload * f.wire;
 }
 
 // Congestion control after a step's deliveries and losses.
 void React(Flow& f, double now) {
   if (f.cc == Cc::kUdp) return;
-  const double acked = f.delivered_step / kWire;
+  const double acked = f.delivered_step / f.wire;
   f.min_rtt = std::min(f.min_rtt, f.rtt_s);
   if (f.cc == Cc::kBbr) {
     Bbr(f, acked, now);
@@ -34,15 +34,15 @@ void React(Flow& f, double now) {
     if (now >= f.last_reaction_s + f.rtt_s) {
       f.last_reaction_s = now;
       if (f.cc == Cc::kNewReno) {
-        f.ssthresh = std::max(f.cwnd / 2, 2 * kMss);
+        f.ssthresh = std::max(f.cwnd / 2, 2 * f.mss);
         f.cwnd = f.ssthresh;
       } else {
         // Fast convergence: a flow that lost below its last peak releases more.
         f.wmax = f.cwnd < f.wmax ? f.cwnd * (1.0 + 0.7) / 2.0 : f.cwnd;
-        f.cwnd = std::max(0.7 * f.cwnd, 2 * kMss);
+        f.cwnd = std::max(0.7 * f.cwnd, 2 * f.mss);
         f.ssthresh = f.cwnd;
         f.epoch_s = now;
-        f.cubic_k = std::cbrt(f.wmax / kMss * 0.3 / 0.4);
+        f.cubic_k = std::cbrt(f.wmax / f.mss * 0.3 / 0.4);
       }
     }
     f.loss_seen_s = -1.0;
@@ -61,16 +61,16 @@ void React(Flow& f, double now) {
     return;
   }
   if (f.cc == Cc::kNewReno) {
-    f.cwnd += kMss * acked / f.cwnd;
+    f.cwnd += f.mss * acked / f.cwnd;
     return;
   }
   // Cubic: W(t) = C (t - K)^3 + Wmax in segments, C = 0.4, beta = 0.7; never slower than
   // Reno would grow from the same point.
-  const double wmax = f.wmax / kMss;
+  const double wmax = f.wmax / f.mss;
   const double x = now - f.epoch_s - f.cubic_k;
-  const double cubic = (0.4 * x * x * x + wmax) * kMss;
+  const double cubic = (0.4 * x * x * x + wmax) * f.mss;
   const double dt = now - f.epoch_s;
-  const double reno = (0.7 * wmax + 3 * 0.3 / 1.7 * dt / f.rtt_s) * kMss;
+  const double reno = (0.7 * wmax + 3 * 0.3 / 1.7 * dt / f.rtt_s) * f.mss;
   const double target = std::max(cubic, reno);
   if (target > f.cwnd) f.cwnd = std::min(target, f.cwnd + acked);
 }
@@ -99,7 +99,7 @@ void Bbr(Flow& f, double acked, double now) {
     f.cwnd += acked;
   } else {
     f.bbr_cycle = (f.bbr_cycle + 1) % 8;
-    f.cwnd = std::max(4 * kMss, 2 * f.btlbw * f.min_rtt);
+    f.cwnd = std::max(4 * f.mss, 2 * f.btlbw * f.min_rtt);
   }
 }
 

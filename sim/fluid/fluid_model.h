@@ -47,6 +47,8 @@ struct Flow {
   Cc cc = Cc::kCubic;
   double udp_rate_bps = 0.0;      // UDP only
   double packet_bytes = kPacket;  // IP size of the flow's packets
+  double mss = kMss;              // TCP payload per full packet
+  double wire = kWire;            // IP bytes per payload byte
   bool active = true;             // UDP on/off sources switch this
   // What the application still wants sent (bytes of payload); infinite for bulk.
   double to_send = 0.0;
@@ -236,7 +238,7 @@ class FluidApp {
 // Resets a flow's congestion state for a new connection.
 inline void NewConnection(Flow& f) {
   const Flow fresh;
-  f.cwnd = fresh.cwnd;
+  f.cwnd = 10 * f.mss;  // RFC 6928 initial window
   f.ssthresh = fresh.ssthresh;
   f.wmax = fresh.wmax;
   f.btlbw = 0.0;
