@@ -38,4 +38,24 @@ void HtbConfig::Validate() const {
   }
 }
 
+HtbConfig TransparentHtb(double link_rate_bps) {
+  HtbConfig c;
+  c.link_rate_bps = link_rate_bps;
+  for (int i = 0; i < kNumAppClasses; ++i) {
+    c.classes.push_back(
+        {static_cast<AppClass>(i), link_rate_bps / kNumAppClasses, link_rate_bps, 0});
+  }
+  c.default_class = AppClass::kOther;
+  return c;
+}
+
+HtbConfig ScaledHtb(HtbConfig config, double scale) {
+  config.link_rate_bps *= scale;
+  for (auto& c : config.classes) {
+    c.rate_bps *= scale;
+    c.ceil_bps *= scale;
+  }
+  return config;
+}
+
 }  // namespace linklab::sim

@@ -27,4 +27,10 @@ struct HtbConfig {
   void Validate() const;
 };
 
+// An HTB config that shapes nothing: one class per application class, each guaranteed an
+// equal share of `link_rate_bps` and allowed all of it.
+HtbConfig TransparentHtb(double link_rate_bps);
+// `config` with every rate multiplied by `scale` (the scenarios' scale knob).
+HtbConfig ScaledHtb(HtbConfig config, double scale);
+
 }  // namespace linklab::sim

@@ -238,8 +238,8 @@ class FluidAccessScenario : public Scenario {
     shaper_down_ = FluidHtb();
     shaper_up_ = FluidHtb();
     if (o.shaping_qdisc == "htb") {
-      shaper_down_.Configure(Scaled(TransparentConfig(o.access_rate_bps)));
-      shaper_up_.Configure(Scaled(TransparentConfig(1e9)));
+      shaper_down_.Configure(ScaledHtb(TransparentHtb(o.access_rate_bps), scale_));
+      shaper_up_.Configure(ScaledHtb(TransparentHtb(1e9), scale_));
     }
     shaper_down_.Init(classes);
     shaper_up_.Init(classes);
@@ -285,7 +285,7 @@ class FluidAccessScenario : public Scenario {
       throw std::invalid_argument("shaping needs qdisc = htb; this scenario runs qdisc = " +
                                   info_.qdisc);
     }
-    (point == "down" ? shaper_down_ : shaper_up_).Configure(Scaled(config));
+    (point == "down" ? shaper_down_ : shaper_up_).Configure(ScaledHtb(config, scale_));
   }
 
   double now_s() const override { return t_; }
@@ -303,22 +303,6 @@ class FluidAccessScenario : public Scenario {
   }
 
  private:
-  static HtbConfig TransparentConfig(double rate_bps) {
-    HtbConfig c;
-    c.link_rate_bps = rate_bps;
-    for (int i = 0; i < kNumAppClasses; ++i) {
-      c.classes.push_back({static_cast<AppClass>(i), rate_bps / kNumAppClasses, rate_bps, 0});
-    }
-    return c;
-  }
-  HtbConfig Scaled(HtbConfig c) const {
-    c.link_rate_bps *= scale_;
-    for (auto& k : c.classes) {
-      k.rate_bps *= scale_;
-      k.ceil_bps *= scale_;
-    }
-    return c;
-  }
 
   size_t AddFlow(Flow f) {
     f.recorder = f.down ? down_rec_.get() : up_rec_.get();

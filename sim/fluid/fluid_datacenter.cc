@@ -171,7 +171,7 @@ class FluidDatacenter : public Scenario {
     }
     nic_.assign(hosts_, FluidHtb());
     for (auto& q : nic_) {
-      if (info_.qdisc == "htb") q.Configure(Scaled(TransparentConfig(rate_ * 8.0 / scale), scale));
+      if (info_.qdisc == "htb") q.Configure(TransparentHtb(rate_ * 8.0));
       q.Init(classes);
     }
     leaf_up_.Init(racks_ + 1, up_group, spines_ * buffer);
@@ -222,7 +222,7 @@ class FluidDatacenter : public Scenario {
       throw std::invalid_argument("shaping needs qdisc = htb; this scenario runs qdisc = " +
                                   info_.qdisc);
     }
-    const HtbConfig scaled = Scaled(config, p_.Double("scale"));
+    const HtbConfig scaled = ScaledHtb(config, p_.Double("scale"));
     for (auto& q : nic_) q.Configure(scaled);
   }
 
@@ -252,22 +252,6 @@ class FluidDatacenter : public Scenario {
     }
   }
 
-  static HtbConfig TransparentConfig(double rate_bps) {
-    HtbConfig c;
-    c.link_rate_bps = rate_bps;
-    for (int i = 0; i < kNumAppClasses; ++i) {
-      c.classes.push_back({static_cast<AppClass>(i), rate_bps / kNumAppClasses, rate_bps, 0});
-    }
-    return c;
-  }
-  static HtbConfig Scaled(HtbConfig c, double scale) {
-    c.link_rate_bps *= scale;
-    for (auto& k : c.classes) {
-      k.rate_bps *= scale;
-      k.ceil_bps *= scale;
-    }
-    return c;
-  }
 
   // The one-way delay base of a flow: 4 links within a rack, 8 across.
   double BaseOneWay(size_t i) const {

@@ -103,12 +103,7 @@ void Ns3Scenario::ApplyShaping(const std::string& point, const HtbConfig& config
     throw std::invalid_argument("shaping needs qdisc = htb; this scenario runs qdisc = " +
                                 info_.qdisc);
   }
-  HtbConfig scaled = config;
-  scaled.link_rate_bps *= scale_;
-  for (auto& c : scaled.classes) {
-    c.rate_bps *= scale_;
-    c.ceil_bps *= scale_;
-  }
+  const HtbConfig scaled = ScaledHtb(config, scale_);
   scaled.Validate();
   for (auto& q : shapers_[point]) ns3::DynamicCast<HtbQueueDisc>(q)->Configure(scaled);
 }

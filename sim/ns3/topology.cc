@@ -126,17 +126,6 @@ void CheckQdiscName(const std::string& name, const std::string& what) {
                               "red or none");
 }
 
-HtbConfig TransparentHtb(double link_rate_bps) {
-  HtbConfig c;
-  c.link_rate_bps = link_rate_bps;
-  for (int i = 0; i < kNumAppClasses; ++i) {
-    c.classes.push_back(
-        {static_cast<AppClass>(i), link_rate_bps / kNumAppClasses, link_rate_bps, 0});
-  }
-  c.default_class = AppClass::kOther;
-  return c;
-}
-
 ns3::Ptr<ns3::Queue<ns3::Packet>> DeviceQueue(ns3::Ptr<ns3::NetDevice> device) {
   if (auto p2p = ns3::DynamicCast<ns3::PointToPointNetDevice>(device)) return p2p->GetQueue();
   return TraceLinkHelper::QueueOf(device);

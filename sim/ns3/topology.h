@@ -42,10 +42,6 @@ ns3::Ptr<ns3::QueueDisc> InstallQdisc(ns3::Ptr<ns3::NetDevice> device, const std
 ns3::Ptr<ns3::QueueDisc> InstallNamedQdisc(ns3::Ptr<ns3::NetDevice> device,
                                            const std::string& name);
 
-// An HTB config that shapes nothing: one class per application class, each guaranteed an
-// equal share of `link_rate_bps` and allowed all of it.
-HtbConfig TransparentHtb(double link_rate_bps);
-
 struct AccessPath {
   ns3::NodeContainer nodes;  // client, gateway, edge, server, then cross_src, cross_dst
   ns3::Ptr<ns3::Node> client, gateway, edge, server;
