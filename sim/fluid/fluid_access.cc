@@ -212,6 +212,7 @@ class FluidAccessScenario : public Scenario {
     info_.shaping_points = {"down", "up"};
     info_.classes = AccessClasses(spec_.workload, spec_.path.cross);
     info_.qdisc = spec_.path.shaping_qdisc;
+    RequireFluidQdiscs(spec_.path.shaping_qdisc, spec_.path.bottleneck_qdisc);
   }
 
   void Start(uint64_t seed) override {
@@ -303,7 +304,6 @@ class FluidAccessScenario : public Scenario {
   }
 
  private:
-
   size_t AddFlow(Flow f) {
     f.recorder = f.down ? down_rec_.get() : up_rec_.get();
     flows_.push_back(f);

@@ -96,6 +96,7 @@ class FluidDatacenter : public Scenario {
     info_.links = {"rx", "fabric"};
     info_.shaping_points = {"hosts"};
     info_.qdisc = p.String("qdisc");
+    RequireFluidQdiscs(info_.qdisc, "none");
     if (incast_senders_ > 0) info_.classes.push_back(kIncastClass);
     if (p.Int("shuffle_kb") > 0) info_.classes.push_back(kShuffleClass);
   }
@@ -251,7 +252,6 @@ class FluidDatacenter : public Scenario {
       owner_[flows[k]] = {apps_.back().get(), k};
     }
   }
-
 
   // The one-way delay base of a flow: 4 links within a rack, 8 across.
   double BaseOneWay(size_t i) const {

@@ -1,6 +1,21 @@
 #include "sim/fluid/fluid_model.h"
 
+#include <stdexcept>
+
 namespace linklab::sim::fluid {
+
+void RequireFluidQdiscs(const std::string& qdisc, const std::string& bottleneck_qdisc) {
+  if (qdisc != "htb" && qdisc != "none") {
+    throw std::invalid_argument("qdisc = '" + qdisc +
+                                "': the fluid backend models qdisc = htb or none; run "
+                                "fifo, codel, fq_codel, pie and red with backend = ns3");
+  }
+  if (bottleneck_qdisc != "none") {
+    throw std::invalid_argument("bottleneck_qdisc = '" + bottleneck_qdisc +
+                                "': the fluid backend models a drop-tail bottleneck buffer "
+                                "only (bottleneck_qdisc = none); run it with backend = ns3");
+  }
+}
 
 namespace {
 void Bbr(Flow& f, double acked, double now);

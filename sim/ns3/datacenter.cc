@@ -141,7 +141,7 @@ class DatacenterScenario : public Ns3Scenario {
       }
     }
     // Switch ports are plain drop-tail buffers; hosts' NICs carry the shaping queue disc.
-    for (auto& port : switch_ports) ns3::TrafficControlHelper::Default().Uninstall(port);
+    for (auto& port : switch_ports) RemoveRootQdisc(port);
     for (int h = 0; h < n_hosts; ++h) {
       AddShaper("hosts", InstallQdisc(host_nic[h], info_.qdisc, rate));
     }

@@ -86,9 +86,16 @@ void InstallSink(ns3::Ptr<ns3::Node> node, uint16_t port) {
 
 }  // namespace
 
+void RemoveRootQdisc(ns3::Ptr<ns3::NetDevice> device) {
+  // ns-3's DeleteRootQueueDiscOnDevice dereferences a missing disc in optimised builds (its
+  // assert is compiled out), so ask first.
+  auto tc = device->GetNode()->GetObject<ns3::TrafficControlLayer>();
+  if (tc && tc->GetRootQueueDiscOnDevice(device)) tc->DeleteRootQueueDiscOnDevice(device);
+}
+
 ns3::Ptr<ns3::QueueDisc> InstallQdisc(ns3::Ptr<ns3::NetDevice> device, const std::string& name,
                                       double link_rate_bps) {
-  ns3::TrafficControlHelper::Default().Uninstall(device);
+  RemoveRootQdisc(device);
   if (name == "none") return nullptr;
   if (name != "htb") return InstallNamedQdisc(device, name);
   ns3::Ptr<HtbQueueDisc> htb = ns3::CreateObject<HtbQueueDisc>();
@@ -99,7 +106,7 @@ ns3::Ptr<ns3::QueueDisc> InstallQdisc(ns3::Ptr<ns3::NetDevice> device, const std
 
 ns3::Ptr<ns3::QueueDisc> InstallNamedQdisc(ns3::Ptr<ns3::NetDevice> device,
                                            const std::string& name) {
-  ns3::TrafficControlHelper::Default().Uninstall(device);
+  RemoveRootQdisc(device);
   ns3::TrafficControlHelper tch;
   if (name == "fifo") {
     tch.SetRootQueueDisc("ns3::FifoQueueDisc", "MaxSize", ns3::StringValue("1000p"));

@@ -31,6 +31,9 @@ namespace linklab::sim {
 // "codel", "fq_codel", "pie", "red", "none" (packets go straight to the device).
 void CheckQdiscName(const std::string& name, const std::string& what);
 
+// Removes the root queue disc of `device`, if it has one.
+void RemoveRootQdisc(ns3::Ptr<ns3::NetDevice> device);
+
 // Installs queue disc `name` (see CheckQdiscName) as the root of `device`, replacing the
 // default one address assignment put there; an HTB starts transparent at `link_rate_bps`.
 // Null for "none".
