@@ -13,6 +13,7 @@
 #include "core/metrics.h"
 #include "core/registry.h"
 #include "envs/vector_env.h"
+#include "models/policy.h"
 
 namespace linklab::agents {
 
@@ -41,6 +42,10 @@ class Agent {
   // Whole learner state (model, optimiser, buffers, generator) to/from a directory.
   virtual void Save(const std::string& dir) const {}
   virtual void Load(const std::string& dir) {}
+  // The greedy policy (Act with explore = false) as a torch-free artefact: spaces, network,
+  // parameters, action head (models/policy.h); the caller adds normaliser statistics. Throws
+  // std::runtime_error for agents without one (the random baseline).
+  virtual models::PolicyArtefact ExportPolicy() const;
 };
 
 // What every agent factory gets besides its own parameters.

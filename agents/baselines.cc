@@ -32,6 +32,11 @@ class RandomAgent : public Agent {
     rng_ = r.Get<core::Rng>();
     r.ExpectEnd();
   }
+  models::PolicyArtefact ExportPolicy() const override {
+    throw std::runtime_error(
+        "the random baseline has no policy artefact: its actions do not depend on the "
+        "observation");
+  }
 
  private:
   envs::Space space_;
@@ -40,16 +45,30 @@ class RandomAgent : public Agent {
 
 class FixedAgent : public Agent {
  public:
-  explicit FixedAgent(Array action) : action_(std::move(action)) {}
+  FixedAgent(Array action, envs::Space obs_space, envs::Space act_space)
+      : action_(std::move(action)),
+        obs_space_(std::move(obs_space)),
+        act_space_(std::move(act_space)) {}
   Array Act(const Array& obs, int rows, bool explore) override {
     Array out;
     out.reserve(static_cast<size_t>(rows) * action_.size());
     for (int r = 0; r < rows; ++r) out.insert(out.end(), action_.begin(), action_.end());
     return out;
   }
+  // A constant policy: no network, the fixed action on every step.
+  models::PolicyArtefact ExportPolicy() const override {
+    models::PolicyArtefact a;
+    a.agent = "fixed";
+    a.observation_space = obs_space_;
+    a.action_space = act_space_;
+    a.head.kind = models::ActionHead::Kind::kConstant;
+    a.head.constant = action_;
+    return a;
+  }
 
  private:
   Array action_;
+  envs::Space obs_space_, act_space_;
 };
 
 }  // namespace
@@ -74,7 +93,8 @@ void RegisterBaselines(AgentRegistryType& registry) {
                         "[agent] action = '" + p.String("action") + "': not in the action space " +
                         c.action_space.ToString() + ": " + c.action_space.Mismatch(action));
                   }
-                  return std::make_unique<FixedAgent>(std::move(action));
+                  return std::make_unique<FixedAgent>(std::move(action), c.observation_space,
+                                                      c.action_space);
                 }});
 }
 

@@ -22,7 +22,9 @@ namespace {
 class Dqn : public Agent {
  public:
   Dqn(const core::Params& p, const AgentContext& c)
-      : obs_size_(c.observation_space.size()),
+      : obs_space_(c.observation_space),
+        act_space_(c.action_space),
+        obs_size_(c.observation_space.size()),
         total_steps_(c.total_steps),
         lr_(p.Double("learning_rate")),
         gamma_(p.Double("gamma")),
@@ -196,6 +198,19 @@ class Dqn : public Agent {
     buf_not_done_ = std::move(not_done);
   }
 
+  // The online Q-network with a categorical (argmax) head.
+  models::PolicyArtefact ExportPolicy() const override {
+    models::PolicyArtefact a;
+    a.agent = "dqn";
+    a.observation_space = obs_space_;
+    a.action_space = act_space_;
+    a.network = online_.spec(q_index_);
+    const float* p = online_.MlpData(q_index_);
+    a.params.assign(p, p + a.network.num_params());
+    a.head.kind = models::ActionHead::Kind::kCategorical;
+    return a;
+  }
+
  private:
   double Epsilon() const {
     const double duration = exploration_fraction_ * total_steps_;
@@ -241,6 +256,7 @@ class Dqn : public Agent {
     return {loss.item<double>(), q.mean().item<double>()};
   }
 
+  envs::Space obs_space_, act_space_;
   int64_t obs_size_, num_actions_ = 0, total_steps_;
   double lr_, gamma_, tau_, start_e_, end_e_, exploration_fraction_;
   int64_t buffer_size_, batch_size_, learning_starts_, train_frequency_, gradient_steps_,

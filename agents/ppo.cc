@@ -27,7 +27,8 @@ constexpr double kLog2Pi = 1.8378770664093453;
 class Ppo : public Agent {
  public:
   Ppo(const core::Params& p, const AgentContext& c)
-      : act_space_(c.action_space),
+      : obs_space_(c.observation_space),
+        act_space_(c.action_space),
         discrete_(c.action_space.is_discrete()),
         num_envs_(c.num_envs),
         obs_size_(c.observation_space.size()),
@@ -295,6 +296,21 @@ class Ppo : public Agent {
     r.ExpectEnd();
   }
 
+  // The actor: categorical argmax (Discrete) or the Gaussian mean clipped to the bounds (Box).
+  models::PolicyArtefact ExportPolicy() const override {
+    models::PolicyArtefact a;
+    a.agent = "ppo";
+    a.observation_space = obs_space_;
+    a.action_space = act_space_;
+    a.network = params_.spec(actor_);
+    const float* p = params_.MlpData(actor_);
+    a.params.assign(p, p + a.network.num_params());
+    a.head.kind = discrete_ ? models::ActionHead::Kind::kCategorical
+                            : models::ActionHead::Kind::kGaussianMean;
+    a.head.clip_to_bounds = true;
+    return a;
+  }
+
  private:
   struct MinibatchStats {
     double pg, v, entropy, kl, clipfrac;
@@ -345,7 +361,7 @@ class Ppo : public Agent {
     return {pg_loss.item<double>(), v_loss.item<double>(), ent.item<double>(), kl, clipfrac};
   }
 
-  envs::Space act_space_;
+  envs::Space obs_space_, act_space_;
   bool discrete_;
   int num_envs_;
   int64_t obs_size_, act_size_ = 0, out_size_ = 0, total_steps_, num_steps_;

@@ -1,6 +1,12 @@
+#include <stdexcept>
+
 #include "agents/agent.h"
 
 namespace linklab::agents {
+
+models::PolicyArtefact Agent::ExportPolicy() const {
+  throw std::runtime_error("this agent has no torch-free policy to export");
+}
 
 AgentRegistryType& AgentRegistry() {
   static AgentRegistryType* registry = [] {

@@ -6,16 +6,24 @@
 // vector) as views into ONE flat buffer, with its gradient in one flat buffer too. The
 // optimiser, gradient clipping and target-network updates then run as a handful of vector ops
 // instead of a few per tensor (the difference between ~160 us and ~25 us per Adam step for a
-// small MLP), and the Eigen forward pass (agents/mlp.h) acts straight from the same memory.
+// small MLP), and the Eigen forward pass (models/mlp.h) acts straight from the same memory.
 
 #include <torch/torch.h>
 
 #include <string>
 #include <vector>
 
-#include "agents/mlp.h"
+#include "models/mlp.h"
 
 namespace linklab::agents {
+
+// The MLP description and Eigen forward pass live in the torch-free models/ library.
+using models::Activation;
+using models::ActivationName;
+using models::MlpForward;
+using models::MlpSpec;
+using models::ParseActivation;
+using models::ParseHiddenSizes;
 
 enum class Init {
   kTorchDefault,  // torch.nn.Linear's own: U(-1/sqrt(in), 1/sqrt(in)) for weight and bias
@@ -34,7 +42,7 @@ class ParamSet {
   // Forward pass of MLP `index` with autograd.
   torch::Tensor Forward(int index, const torch::Tensor& x) const;
   const MlpSpec& spec(int index) const { return mlps_[index].spec; }
-  // The MLP's parameters in the layout agents/mlp.h reads.
+  // The MLP's parameters in the layout models/mlp.h reads.
   const float* MlpData(int index) const;
   const torch::Tensor& tensor(int index) const { return tensors_[index].leaf; }
 

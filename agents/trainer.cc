@@ -8,6 +8,7 @@
 #include "core/progress.h"
 #include "core/serialize.h"
 #include "core/text.h"
+#include "envs/registry.h"
 
 namespace linklab::agents {
 
@@ -119,6 +120,15 @@ TrainResult Train(Agent& agent, envs::VectorEnv& env, const TrainOptions& option
   progress.Update(st.step);
   progress.Finish(buf);
   return out;
+}
+
+models::PolicyArtefact ExportPolicy(const Agent& agent, envs::VectorEnv& env) {
+  models::PolicyArtefact a = agent.ExportPolicy();
+  if (const auto* n = envs::FindObsNormalizer(env)) {
+    a.normalizer =
+        models::ObsNormalizer{n->stats().mean(), n->stats().var(), n->clip(), n->epsilon()};
+  }
+  return a;
 }
 
 double EvalResult::mean_return() const {

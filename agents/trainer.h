@@ -59,6 +59,10 @@ struct EvalResult {
   double std_return() const;
 };
 
+// The agent's greedy policy as a torch-free artefact (Agent::ExportPolicy) with the
+// observation normaliser statistics of `env` (as evaluation uses them) when it normalises.
+models::PolicyArtefact ExportPolicy(const Agent& agent, envs::VectorEnv& env);
+
 // Runs `episodes` whole episodes with the deterministic (or, if `explore`, the training)
 // policy, spread evenly over the sub-envs so short episodes are not favoured.
 EvalResult Evaluate(Agent& agent, envs::VectorEnv& env, int episodes, uint64_t seed,

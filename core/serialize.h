@@ -50,6 +50,7 @@ class ByteReader {
   template <typename T>
   std::vector<T> GetVector() {
     const auto n = Get<uint64_t>();
+    if (n > UINT64_MAX / sizeof(T)) Need(UINT64_MAX);  // a corrupt count must not wrap around
     Need(n * sizeof(T));
     std::vector<T> v(n);
     std::memcpy(v.data(), data_.data() + pos_, n * sizeof(T));

@@ -172,6 +172,9 @@ class NormalizeObservation : public VectorWrapper {
   void LoadState(const std::string& data) override;
   void set_training(bool training) { training_ = training; }
   RunningMeanStd& stats() { return rms_; }
+  const RunningMeanStd& stats() const { return rms_; }
+  double clip() const { return clip_; }
+  double epsilon() const { return eps_; }
   // Normalises one batch in place with the current statistics (no update).
   void Apply(float* obs, int64_t rows) const;
 

@@ -1,11 +1,13 @@
 #include "experiments/list.h"
 
+#include <functional>
 #include <sstream>
 #include <stdexcept>
 
 #include "agents/agent.h"
 #include "core/text.h"
 #include "envs/registry.h"
+#include "models/model.h"
 #include "sim/scenario.h"
 
 namespace linklab::experiments {
@@ -15,6 +17,7 @@ namespace {
 template <typename Registry>
 void ListOne(std::ostringstream& out, const std::string& title, const Registry& registry) {
   out << title << "\n";
+  if (registry.Entries().empty()) out << "  (none registered)\n";
   for (const auto* e : registry.Entries()) {
     out << "  " << e->name << "\n      " << e->description << "\n";
     for (const auto& p : e->params) {
@@ -28,20 +31,43 @@ void ListOne(std::ostringstream& out, const std::string& title, const Registry& 
   out << "\n";
 }
 
+// Every registry `linklab list` shows: the one place a new registry is added.
+struct Listing {
+  std::string kind;
+  std::function<void(std::ostringstream&)> print;
+};
+
+const std::vector<Listing>& Listings() {
+  static const std::vector<Listing> listings = {
+      {"envs", [](std::ostringstream& o) { ListOne(o, "envs", envs::EnvRegistry()); }},
+      {"agents", [](std::ostringstream& o) { ListOne(o, "agents", agents::AgentRegistry()); }},
+      {"models", [](std::ostringstream& o) { ListOne(o, "models", models::ModelRegistry()); }},
+      {"scenarios",
+       [](std::ostringstream& o) { ListOne(o, "scenarios", sim::ScenarioRegistry()); }},
+  };
+  return listings;
+}
+
 }  // namespace
 
+std::vector<std::string> ListKinds() {
+  std::vector<std::string> kinds;
+  for (const auto& l : Listings()) kinds.push_back(l.kind);
+  return kinds;
+}
+
 std::string ListRegistered(const std::string& kind) {
-  const std::vector<std::string> kinds = {"envs", "agents", "scenarios"};
-  bool known = kind.empty();
-  for (const auto& k : kinds) known = known || k == kind;
+  std::ostringstream out;
+  bool known = false;
+  for (const auto& l : Listings()) {
+    if (!kind.empty() && l.kind != kind) continue;
+    known = true;
+    l.print(out);
+  }
   if (!known) {
     throw std::invalid_argument("unknown kind '" + kind +
-                                "' for list; kinds: " + core::Join(kinds, ", "));
+                                "' for list; kinds: " + core::Join(ListKinds(), ", "));
   }
-  std::ostringstream out;
-  if (kind.empty() || kind == "envs") ListOne(out, "envs", envs::EnvRegistry());
-  if (kind.empty() || kind == "agents") ListOne(out, "agents", agents::AgentRegistry());
-  if (kind.empty() || kind == "scenarios") ListOne(out, "scenarios", sim::ScenarioRegistry());
   return out.str();
 }
 

@@ -23,7 +23,7 @@ using namespace linklab;
 
 namespace {
 
-constexpr const char* kUsage = R"(usage: linklab <command> [options]
+constexpr const char* kUsageTemplate = R"(usage: linklab <command> [options]
 
 commands:
   run [CONFIG] [--set section.key=value ...] [--seeds 1,2,3]
@@ -31,7 +31,7 @@ commands:
                     without CONFIG, the built-in defaults; --seeds runs one per seed
   run --resume RUN_FOLDER|CHECKPOINT
                     continue a run from its latest (or the given) checkpoint
-  list [envs|agents|scenarios]
+  list [KINDS]
                     every registered name with its parameters and defaults
   bench AREA [--json FILE] [--seconds S] [--only NAME]
                     measure speed; areas: envs, agents, sim
@@ -46,6 +46,17 @@ commands:
 
 Run 'linklab <command> --help' for the options of one command.
 )";
+
+// "envs|agents|models|scenarios": the registries `linklab list` shows.
+std::string ListKindsText() { return core::Join(experiments::ListKinds(), "|"); }
+
+// The usage text with the list kinds filled in.
+std::string Usage() {
+  std::string text = kUsageTemplate;
+  const std::string slot = "[KINDS]";
+  text.replace(text.find(slot), slot.size(), "[" + ListKindsText() + "]");
+  return text;
+}
 
 // Parses `args` against `desc` (+ positionals); returns false when --help was asked.
 bool Parse(const std::vector<std::string>& args, const po::options_description& desc,
@@ -102,11 +113,11 @@ int CmdRun(const std::vector<std::string>& args) {
 int CmdList(const std::vector<std::string>& args) {
   po::options_description desc("list options");
   desc.add_options()("kind", po::value<std::string>()->default_value(""),
-                     "envs, agents or scenarios");
+                     ("one of " + core::Join(experiments::ListKinds(), ", ")).c_str());
   po::positional_options_description pos;
   pos.add("kind", 1);
   po::variables_map vm;
-  if (!Parse(args, desc, pos, vm, "list [envs|agents|scenarios]")) return 0;
+  if (!Parse(args, desc, pos, vm, "list [" + ListKindsText() + "]")) return 0;
   std::cout << experiments::ListRegistered(vm["kind"].as<std::string>());
   return 0;
 }
@@ -268,7 +279,7 @@ int CmdBench(const std::vector<std::string>& args) {
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) {
-    std::cerr << kUsage;
+    std::cerr << Usage();
     return 2;
   }
   const std::string command = args[0];
@@ -284,7 +295,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (command == "help" || command == "--help" || command == "-h") {
-      std::cout << kUsage;
+      std::cout << Usage();
       return 0;
     }
     std::cerr << "linklab: unknown command '" << command

@@ -15,6 +15,7 @@
 #include "core/text.h"
 #include "datasets/metrics_file.h"
 #include "envs/registry.h"
+#include "models/policy.h"
 
 namespace linklab::experiments {
 
@@ -72,6 +73,26 @@ Session Build(const ExperimentConfig& config, const std::string& dir) {
   return s;
 }
 
+// Writes the torch-free policy artefact <dir>/policy.bin (models/policy.h), or, for agents
+// without one, <dir>/policy.unavailable with the reason.
+void WritePolicyArtefact(Session& s, const std::string& dir, int64_t step) {
+  models::PolicyArtefact a;
+  try {
+    a = agents::ExportPolicy(*s.agent, *s.env);
+  } catch (const std::runtime_error& e) {
+    core::WriteFileAtomic(dir + "/policy.unavailable", std::string(e.what()) + "\n");
+    return;
+  }
+  a.metadata = {{"env", s.config.env_id()},
+                {"algo", s.config.algo()},
+                {"seed", std::to_string(s.config.seed())},
+                {"step", std::to_string(step)},
+                {"git_commit", core::GitCommit()},
+                {"created", core::UtcTimestamp()},
+                {"config", s.config.ToIni()}};
+  models::WritePolicy(dir + "/policy.bin", a);
+}
+
 // Writes checkpoints/step_<N>/ whole or not at all (built under a temporary name).
 void WriteCheckpoint(Session& s, const agents::TrainState& state) {
   const std::string final_dir = s.dir + "/checkpoints/step_" + std::to_string(state.step);
@@ -79,6 +100,7 @@ void WriteCheckpoint(Session& s, const agents::TrainState& state) {
   fs::remove_all(tmp);
   fs::create_directories(tmp);
   s.agent->Save(tmp);
+  WritePolicyArtefact(s, tmp, state.step);
   try {
     core::WriteFileAtomic(tmp + "/env_state.bin", s.env->SaveState());
   } catch (const std::runtime_error& e) {
@@ -106,6 +128,7 @@ RunResult Execute(Session& s, const agents::TrainState* resume) {
       *s.agent, *s.env, topts, s.metrics,
       [&](const agents::TrainState& st) { WriteCheckpoint(s, st); }, resume);
   if (s.last_checkpoint != train.final_state.step) WriteCheckpoint(s, train.final_state);
+  WritePolicyArtefact(s, s.dir, train.final_state.step);
 
   core::Json summary = core::Json::Object();
   summary.Set("name", config.experiment.String("name"))

@@ -5,8 +5,11 @@
 //   config.ini      the effective config (every default filled in)
 //   metrics.h5      train/episodes, train/updates, eval/episodes; config, seed, git commit
 //   summary.json    headline figures, config, seed, git commit, machine
+//   policy.bin      the final greedy policy, torch-free (models/policy.h), with the normaliser
+//                   statistics evaluation uses; policy.unavailable (the reason) for agents
+//                   without one (random)
 //   checkpoints/step_<N>/   every [train] checkpoint_every env steps and at the end:
-//       agent files (model, optimiser, buffers), env_state.bin (envs and normalisers),
+//       agent files (model, optimiser, buffers), policy.bin, env_state.bin (envs and normalisers),
 //       trainer_state.bin, metrics.h5 and config.ini as of that step
 //
 // `linklab run --resume <run folder or checkpoint>` continues a run from a checkpoint, in the

@@ -43,6 +43,21 @@ TEST(Cli, ListShowsEveryClassicControlEnvWithParameters) {
   }
 }
 
+TEST(Cli, ListKindsComeFromTheRegistries) {
+  const Output models = RunCli("list models");
+  EXPECT_EQ(models.code, 0);
+  EXPECT_EQ(models.text, "models\n  (none registered)\n\n");
+  const Output all = RunCli("list");
+  for (const char* title : {"envs\n", "agents\n", "models\n", "scenarios\n"}) {
+    EXPECT_NE(all.text.find(title), std::string::npos) << title;
+  }
+  const Output bad = RunCli("list widgets");
+  EXPECT_EQ(bad.text,
+            "linklab: error: unknown kind 'widgets' for list; kinds: envs, agents, models, "
+            "scenarios\n");
+  EXPECT_NE(RunCli("help").text.find("list [envs|agents|models|scenarios]"), std::string::npos);
+}
+
 TEST(Cli, BadConfigIsOneLineWithExitCode2) {
   const std::string path = ::testing::TempDir() + "/cli_bad.ini";
   std::ofstream(path) << "[agent]\nalgo = random\n[train]\ntotal_steps = 1x\n";

@@ -1,11 +1,11 @@
-#include "agents/mlp.h"
+#include "models/mlp.h"
 
 #include <Eigen/Core>
 #include <stdexcept>
 
 #include "core/text.h"
 
-namespace linklab::agents {
+namespace linklab::models {
 
 Activation ParseActivation(const std::string& text, const std::string& what) {
   if (text == "tanh") return Activation::kTanh;
@@ -59,4 +59,4 @@ void MlpForward(const MlpSpec& spec, const float* params, const float* in, int64
   Eigen::Map<Matrix>(out, rows, spec.sizes.back()) = x;
 }
 
-}  // namespace linklab::agents
+}  // namespace linklab::models

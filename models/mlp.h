@@ -1,6 +1,7 @@
 #pragma once
-// Multi-layer perceptrons shared by the agents: the architecture description, and a fast
-// forward pass over a flat parameter buffer (Eigen, no torch) used to act during rollouts.
+// Multi-layer perceptrons shared by the agents and the torch-free policy artefact
+// (models/policy.h): the architecture description, and a fast forward pass over a flat
+// parameter buffer (Eigen, no torch) used to act during rollouts and from artefacts.
 //
 //   in ──► Linear ──► act ──► Linear ──► act ── ... ──► Linear ──► out
 //
@@ -12,7 +13,7 @@
 #include <string>
 #include <vector>
 
-namespace linklab::agents {
+namespace linklab::models {
 
 enum class Activation { kTanh, kRelu };
 Activation ParseActivation(const std::string& text, const std::string& what);
@@ -34,4 +35,4 @@ std::vector<int64_t> ParseHiddenSizes(const std::string& text, const std::string
 void MlpForward(const MlpSpec& spec, const float* params, const float* in, int64_t rows,
                 float* out);
 
-}  // namespace linklab::agents
+}  // namespace linklab::models

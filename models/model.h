@@ -1,0 +1,52 @@
+#pragma once
+// The model interface and registry: learned predictors of link behaviour (LSTM/GRU, boosted
+// trees) trained offline on datasets/ series. A model maps a window of past feature vectors
+// (LinkSample fields, say) to a prediction of the next values. Models are created by name
+// with typed parameters, like envs and agents (core/registry.h); `linklab list models`
+// prints them. No predictor is registered yet: they come with their own issue.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/metrics.h"
+#include "core/registry.h"
+
+namespace linklab::models {
+
+// What every model factory gets besides its own parameters.
+struct ModelContext {
+  int64_t input_size = 0;   // features per time step
+  int64_t window = 1;       // time steps per input
+  int64_t output_size = 0;  // predicted values
+  uint64_t seed = 0;
+};
+
+class Model {
+ public:
+  virtual ~Model() = default;
+  // Predictions [rows, output_size] from inputs [rows, window, input_size] (row-major).
+  virtual std::vector<float> Predict(const std::vector<float>& inputs, int64_t rows) = 0;
+  // One training step on a batch (inputs as for Predict, targets [rows, output_size]);
+  // returns its figures (loss, ...).
+  virtual core::Row Fit(const std::vector<float>& inputs, const std::vector<float>& targets,
+                        int64_t rows) = 0;
+  // Whole model state to/from a directory; Load throws std::runtime_error naming the file
+  // when it does not match this model.
+  virtual void Save(const std::string& dir) const = 0;
+  virtual void Load(const std::string& dir) = 0;
+};
+
+using ModelMaker = std::function<std::unique_ptr<Model>(const core::Params&, const ModelContext&)>;
+using ModelRegistryType = core::Registry<ModelMaker>;
+
+// All registered models (built-ins are registered on first use; none yet).
+ModelRegistryType& ModelRegistry();
+// Model `name` with resolved `params`; unknown names throw std::invalid_argument listing the
+// registered ones.
+std::unique_ptr<Model> MakeModel(const std::string& name, const core::Params& params,
+                                 const ModelContext& context);
+
+}  // namespace linklab::models
