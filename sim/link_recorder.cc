@@ -7,6 +7,13 @@ namespace linklab::sim {
 
 namespace {
 
+// Of the packets whose fate the interval decided (delivered or dropped), the share dropped. An
+// AQM drops packets that arrived in earlier intervals, so drops / offered could exceed 1.
+double LossRate(const LinkSample& s) {
+  const double decided = static_cast<double>(s.drops + s.packets_delivered);
+  return decided > 0 ? static_cast<double>(s.drops) / decided : 0.0;
+}
+
 constexpr size_t kReservoir = 1024;  // delay samples kept per class and interval
 
 // The weighted q-quantile of (value, weight) pairs; NaN when empty.
@@ -102,7 +109,7 @@ LinkSample LinkRecorder::Sample(int c, double now_s, double interval_s) {
   s.drops = Count(a.drops - b.drops);
   s.backlog_bytes = std::max(0.0, a.backlog_bytes);
   s.backlog_packets = std::max(0.0, a.backlog_packets);
-  s.loss_rate = s.packets_offered > 0 ? static_cast<double>(s.drops) / s.packets_offered : 0.0;
+  s.loss_rate = LossRate(s);
   Delays& d = delays_[c];
   s.delay_p50_ms = Quantile(d.samples, 0.5) * 1e3;  // sorts once; the second call is cheap
   s.delay_p95_ms = Quantile(d.samples, 0.95) * 1e3;
@@ -167,7 +174,7 @@ std::vector<LinkSample> LinkRecorder::Collect(double now_s, double interval_s,
     }
   }
   all.fct_ms = all.flows_done > 0 ? fct_sum / all.flows_done : std::nan("");
-  all.loss_rate = all.packets_offered > 0 ? double(all.drops) / all.packets_offered : 0.0;
+  all.loss_rate = LossRate(all);
   all.delay_p50_ms = Quantile(all_delays, 0.5) * 1e3;
   all.delay_p95_ms = Quantile(all_delays, 0.95) * 1e3;
   all.jitter_ms = jitter_weight > 0 ? jitter_sum / jitter_weight * 1e3 : std::nan("");

@@ -1,45 +1,63 @@
 #include "sim/link_sample.h"
 
+#include <variant>
+
 namespace linklab::sim {
 
+namespace {
+
+// Every numeric field once: its name and where it lives.
+struct Field {
+  const char* name;
+  std::variant<double LinkSample::*, uint64_t LinkSample::*> member;
+};
+
+const Field kFields[] = {
+    {"time_s", &LinkSample::time_s},
+    {"interval_s", &LinkSample::interval_s},
+    {"bytes_offered", &LinkSample::bytes_offered},
+    {"packets_offered", &LinkSample::packets_offered},
+    {"bytes_delivered", &LinkSample::bytes_delivered},
+    {"packets_delivered", &LinkSample::packets_delivered},
+    {"drops", &LinkSample::drops},
+    {"backlog_bytes", &LinkSample::backlog_bytes},
+    {"backlog_packets", &LinkSample::backlog_packets},
+    {"loss_rate", &LinkSample::loss_rate},
+    {"delay_p50_ms", &LinkSample::delay_p50_ms},
+    {"delay_p95_ms", &LinkSample::delay_p95_ms},
+    {"jitter_ms", &LinkSample::jitter_ms},
+    {"rtt_p50_ms", &LinkSample::rtt_p50_ms},
+    {"rtt_p95_ms", &LinkSample::rtt_p95_ms},
+    {"capacity_mbps", &LinkSample::capacity_mbps},
+    {"goodput_mbps", &LinkSample::goodput_mbps},
+    {"video_bitrate_kbps", &LinkSample::video_bitrate_kbps},
+    {"video_stall_s", &LinkSample::video_stall_s},
+    {"video_buffer_s", &LinkSample::video_buffer_s},
+    {"fct_ms", &LinkSample::fct_ms},
+    {"flows_done", &LinkSample::flows_done},
+    {"game_loss_rate", &LinkSample::game_loss_rate},
+    {"hour_of_day", &LinkSample::hour_of_day},
+    {"day_of_week", &LinkSample::day_of_week},
+};
+
+}  // namespace
+
 const std::vector<std::string>& LinkSampleFields() {
-  static const std::vector<std::string> kFields = {
-      "time_s",          "interval_s",         "bytes_offered",  "packets_offered",
-      "bytes_delivered", "packets_delivered",  "drops",          "backlog_bytes",
-      "backlog_packets", "loss_rate",          "delay_p50_ms",   "delay_p95_ms",
-      "jitter_ms",       "rtt_p50_ms",         "rtt_p95_ms",     "capacity_mbps",
-      "goodput_mbps",    "video_bitrate_kbps", "video_stall_s",  "video_buffer_s",
-      "fct_ms",          "flows_done",         "game_loss_rate", "hour_of_day",
-      "day_of_week"};
-  return kFields;
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (const Field& f : kFields) out.push_back(f.name);
+    return out;
+  }();
+  return names;
 }
 
 std::vector<double> LinkSampleValues(const LinkSample& s) {
-  return {s.time_s,
-          s.interval_s,
-          static_cast<double>(s.bytes_offered),
-          static_cast<double>(s.packets_offered),
-          static_cast<double>(s.bytes_delivered),
-          static_cast<double>(s.packets_delivered),
-          static_cast<double>(s.drops),
-          s.backlog_bytes,
-          s.backlog_packets,
-          s.loss_rate,
-          s.delay_p50_ms,
-          s.delay_p95_ms,
-          s.jitter_ms,
-          s.rtt_p50_ms,
-          s.rtt_p95_ms,
-          s.capacity_mbps,
-          s.goodput_mbps,
-          s.video_bitrate_kbps,
-          s.video_stall_s,
-          s.video_buffer_s,
-          s.fct_ms,
-          s.flows_done,
-          s.game_loss_rate,
-          s.hour_of_day,
-          s.day_of_week};
+  std::vector<double> out;
+  out.reserve(std::size(kFields));
+  for (const Field& f : kFields) {
+    out.push_back(std::visit([&s](auto m) { return static_cast<double>(s.*m); }, f.member));
+  }
+  return out;
 }
 
 }  // namespace linklab::sim

@@ -27,7 +27,7 @@ struct LinkSample {
   uint64_t drops = 0;          // packets dropped at the queue or lost on the link
   double backlog_bytes = 0.0;  // queued at the end of the interval
   double backlog_packets = 0.0;
-  double loss_rate = 0.0;  // drops / packets_offered (0 when nothing was offered)
+  double loss_rate = 0.0;  // drops / (drops + packets_delivered); 0 when both are 0
 
   // End-to-end latency of the class's packets that crossed the link.
   double delay_p50_ms = 0.0;  // one-way, sender IP layer to receiver IP layer

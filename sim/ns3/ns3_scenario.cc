@@ -32,23 +32,37 @@ namespace {
 Ns3Scenario* g_running = nullptr;
 }  // namespace
 
-void Ns3Scenario::Stop() {
-  if (!started_) return;
+void Ns3Scenario::Teardown() {
   ns3::Simulator::Destroy();
   probes_.clear();
   recorders_.clear();
   shapers_.clear();
+}
+
+void Ns3Scenario::Stop() {
+  if (!started_) return;
+  Teardown();
   started_ = false;
   if (g_running == this) g_running = nullptr;
 }
 
 void Ns3Scenario::Start(uint64_t seed) {
   Stop();
-  // Starting a scenario ends the one that held the simulator (its samples stay valid).
-  if (g_running) g_running->Stop();
+  if (g_running) {
+    throw std::runtime_error(
+        "another ns-3 scenario is running in this process: ns-3 runs one simulation per "
+        "process, so destroy the other scenario first, or give each its own process "
+        "(vectorization = process)");
+  }
   ns3::RngSeedManager::SetSeed(1);
   ns3::RngSeedManager::SetRun(seed + 1);
-  Build(seed);
+  try {
+    Build(seed);
+  } catch (...) {
+    Teardown();  // a half-built network must not leak into the next simulation
+    throw;
+  }
+  AssignRandomStreams(0);
   events_at_start_ = ns3::Simulator::GetEventCount();
   started_ = true;
   g_running = this;

@@ -41,6 +41,7 @@ class Ns3Scenario : public Scenario {
 
  private:
   void Stop();
+  void Teardown();  // destroys the simulation and what observes it
 
   std::vector<std::unique_ptr<LinkRecorder>> recorders_;
   std::vector<std::unique_ptr<PathProbe>> probes_;

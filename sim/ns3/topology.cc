@@ -9,8 +9,11 @@
 #include "ns3/internet-stack-helper.h"
 #include "ns3/ipv4-address-helper.h"
 #include "ns3/ipv4-global-routing-helper.h"
+#include "ns3/node-list.h"
+#include "ns3/pie-queue-disc.h"
 #include "ns3/point-to-point-helper.h"
 #include "ns3/point-to-point-net-device.h"
+#include "ns3/red-queue-disc.h"
 #include "ns3/simulator.h"
 #include "ns3/socket.h"
 #include "ns3/string.h"
@@ -122,6 +125,22 @@ ns3::Ptr<ns3::QueueDisc> InstallNamedQdisc(ns3::Ptr<ns3::NetDevice> device,
     throw std::invalid_argument("unknown queue disc '" + name + "'");
   }
   return tch.Install(device).Get(0);
+}
+
+int64_t AssignRandomStreams(int64_t first) {
+  ns3::NodeContainer all = ns3::NodeContainer::GetGlobal();
+  int64_t stream = first + ns3::InternetStackHelper().AssignStreams(all, first);
+  for (uint32_t n = 0; n < all.GetN(); ++n) {
+    ns3::Ptr<ns3::Node> node = all.Get(n);
+    auto tc = node->GetObject<ns3::TrafficControlLayer>();
+    if (!tc) continue;
+    for (uint32_t d = 0; d < node->GetNDevices(); ++d) {
+      ns3::Ptr<ns3::QueueDisc> q = tc->GetRootQueueDiscOnDevice(node->GetDevice(d));
+      if (auto red = ns3::DynamicCast<ns3::RedQueueDisc>(q)) stream += red->AssignStreams(stream);
+      if (auto pie = ns3::DynamicCast<ns3::PieQueueDisc>(q)) stream += pie->AssignStreams(stream);
+    }
+  }
+  return stream - first;
 }
 
 void CheckQdiscName(const std::string& name, const std::string& what) {

@@ -31,6 +31,12 @@ namespace linklab::sim {
 // "codel", "fq_codel", "pie", "red", "none" (packets go straight to the device).
 void CheckQdiscName(const std::string& name, const std::string& what);
 
+// Gives every random variable of the simulation (IP stacks, global routing's ECMP choice,
+// RED and PIE) a fixed stream number from `first` on, so that a simulation's randomness does
+// not depend on how many ns-3 objects earlier simulations in the process created (ns-3 numbers
+// automatic streams with a process-wide counter). Returns the number of streams used.
+int64_t AssignRandomStreams(int64_t first);
+
 // Removes the root queue disc of `device`, if it has one.
 void RemoveRootQdisc(ns3::Ptr<ns3::NetDevice> device);
 

@@ -116,6 +116,7 @@ TEST(Scenarios, SameSeedSameSamples) {
   const auto first = RunFor(*a, 4);
   a->Start(7);  // a restart rebuilds the same network
   const auto again = RunFor(*a, 4);
+  a.reset();  // ns-3 runs one simulation per process
   auto b = MakeScenario(spec);
   b->Start(8);
   const auto other = RunFor(*b, 4);
@@ -132,6 +133,39 @@ TEST(Scenarios, SameSeedSameSamples) {
     }
   }
   EXPECT_NE(Find(first, "down", "all").capacity_mbps, Find(other, "down", "all").capacity_mbps);
+}
+
+TEST(Scenarios, OneNs3SimulationPerProcessIsAClearError) {
+  auto a = MakeScenario("tethered(workload=bulk)");
+  a->Start(1);
+  auto b = MakeScenario("internet(workload=bulk,cross_flows=0)");
+  try {
+    b->Start(1);
+    FAIL() << "a second ns-3 scenario started while the first ran";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("one simulation per process"), std::string::npos);
+  }
+  RunFor(*a, 1);  // the first one is untouched
+  a.reset();
+  b->Start(1);  // and once it is gone, the next one starts
+  EXPECT_FALSE(RunFor(*b, 1).empty());
+  // The fluid backend has no such limit.
+  auto c = MakeScenario("tethered(workload=bulk,backend=fluid)");
+  c->Start(1);
+  EXPECT_FALSE(RunFor(*c, 1).empty());
+}
+
+// Every numeric LinkSample member is in the field table (they are all 8 bytes wide).
+TEST(LinkSampleTable, CoversEveryNumericField) {
+  const size_t numeric = (sizeof(LinkSample) - 2 * sizeof(std::string)) / 8;
+  EXPECT_EQ(LinkSampleFields().size(), numeric);
+  LinkSample s;
+  s.day_of_week = 6;
+  s.drops = 3;
+  const auto values = LinkSampleValues(s);
+  ASSERT_EQ(values.size(), LinkSampleFields().size());
+  EXPECT_EQ(values.back(), 6);
+  EXPECT_EQ(LinkSampleFields().back(), "day_of_week");
 }
 
 TEST(Internet, CrossTrafficAndDiurnalCapacity) {
