@@ -78,6 +78,36 @@ bool ParseBool(std::string_view text, std::string_view what) {
                               "': not a boolean (true/false)");
 }
 
+std::string Printable(std::string_view s, size_t max_chars) {
+  std::string out;
+  size_t shown = 0;
+  for (size_t i = 0; i < s.size(); ++shown) {
+    if (shown >= max_chars) return out + "...";
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    // Length of a valid UTF-8 sequence starting at i (0 when invalid).
+    size_t n = c < 0x80                ? 1
+               : c >= 0xc2 && c < 0xe0 ? 2
+               : c >= 0xe0 && c < 0xf0 ? 3
+               : c >= 0xf0 && c < 0xf5 ? 4
+                                       : 0;
+    if (i + n > s.size()) n = 0;
+    for (size_t k = 1; k < n; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) n = 0;
+    }
+    if (n == 1 && c >= 0x20 && c != 0x7f) {
+      out += s[i];
+    } else if (n > 1) {
+      out.append(s.substr(i, n));
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    }
+    i += n ? n : 1;
+  }
+  return out;
+}
+
 std::string FormatDouble(double v) {
   if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
   char buf[64];

@@ -8,6 +8,7 @@
 #include "agents/runtime_info.h"
 #include "agents/trainer.h"
 #include "core/machine.h"
+#include "core/registry.h"
 #include "core/text.h"
 #include "envs/registry.h"
 #include "experiments/config.h"
@@ -206,6 +207,7 @@ ScenarioCost BenchScenario(const std::string& label, const std::string& spec, do
                            double wall_budget_s, double step_s = 1.0) {
   std::cerr << "bench sim: " << label << " = " << spec << "\n";
   auto scenario = sim::MakeScenario(spec);
+  const core::Spec parsed = core::Spec::Parse(spec, "scenario spec");
   const auto t_build = Clock::now();
   scenario->Start(1);
   const double build_s = Since(t_build);
@@ -220,7 +222,7 @@ ScenarioCost BenchScenario(const std::string& label, const std::string& spec, do
   core::Json j = core::Json::Object();
   j.Set("case", label)
       .Set("scenario", spec)
-      .Set("backend", spec.find("backend=fluid") != std::string::npos ? "fluid" : "ns3")
+      .Set("backend", parsed.Has("backend") ? parsed.Get("backend") : "ns3")
       .Set("simulated_s", simulated)
       .Set("wall_s", wall)
       .Set("build_wall_s", build_s)
@@ -249,17 +251,19 @@ core::Json BenchSim(const BenchOptions& options) {
   // The fluid backend against ns-3 on the tethered reference scenario (a real LTE trace when
   // ../shared/data is there, else synthetic Markov capacity), measured in this run.
   if (want("fluid")) {
-    std::string reference = "tethered(capacity=markov";
+    core::Spec reference("tethered", "scenario spec");
+    reference.Set("capacity", "markov");
     try {
-      reference = "tethered(capacity=trace,trace=" + sim::FindTrace("ATT-LTE-driving.down");
+      reference.Set("trace", sim::FindTrace("ATT-LTE-driving.down")).Set("capacity", "trace");
     } catch (const std::invalid_argument&) {
     }
-    ScenarioCost ns3 = BenchScenario("tethered_reference_ns3", reference + ")", 60.0, budget);
+    ScenarioCost ns3 = BenchScenario("tethered_reference_ns3", reference.Text(), 60.0, budget);
     ScenarioCost fluid =
-        BenchScenario("tethered_reference_fluid", reference + ",backend=fluid)", 3600.0, budget);
+        BenchScenario("tethered_reference_fluid",
+                      core::Spec(reference).Set("backend", "fluid").Text(), 3600.0, budget);
     core::Json ratio = core::Json::Object();
     ratio.Set("case", "fluid_speedup")
-        .Set("scenario", reference + ")")
+        .Set("scenario", reference.Text())
         .Set("ns3_wall_per_sim_second", ns3.wall_per_sim_second)
         .Set("fluid_wall_per_sim_second", fluid.wall_per_sim_second)
         .Set("speedup", ns3.wall_per_sim_second / fluid.wall_per_sim_second)
@@ -275,7 +279,10 @@ core::Json BenchSim(const BenchOptions& options) {
     std::vector<std::string> refs;
     for (const char* trace : {"ATT-LTE-driving.down", "TMobile-LTE-driving.down"}) {
       try {
-        refs.push_back("tethered(capacity=trace,trace=" + sim::FindTrace(trace) + ")");
+        refs.push_back(core::Spec("tethered", "scenario spec")
+                           .Set("capacity", "trace")
+                           .Set("trace", sim::FindTrace(trace))
+                           .Text());
       } catch (const std::invalid_argument&) {
       }
     }
@@ -289,8 +296,8 @@ core::Json BenchSim(const BenchOptions& options) {
       double figures[2][2];
       const char* backends[2] = {"ns3", "fluid"};
       for (int b = 0; b < 2; ++b) {
-        auto s =
-            sim::MakeScenario(spec.substr(0, spec.size() - 1) + ",backend=" + backends[b] + ")");
+        auto s = sim::MakeScenario(
+            core::Spec::Parse(spec, "scenario spec").Set("backend", backends[b]).Text());
         s->Start(1);
         const bool dc = spec.rfind("datacenter", 0) == 0;
         for (const sim::LinkSample& x : s->Advance(dc ? 2.0 : 60.0)) {
@@ -322,9 +329,16 @@ core::Json BenchSim(const BenchOptions& options) {
   for (double mbps : {1.0, 10.0, 100.0, 1000.0, 10000.0}) {
     const std::string label = "rate_" + core::FormatDouble(mbps) + "mbps";
     if (!want(label)) continue;
-    const std::string spec = "internet(capacity=constant,base_mbps=" + core::FormatDouble(mbps) +
-                             ",access_mbps=" + core::FormatDouble(std::max(1000.0, 2 * mbps)) +
-                             ",cross_flows=0,workload=bulk,rtt_ms=20,loss=0,qdisc=none)";
+    const std::string spec = core::Spec("internet", "scenario spec")
+                                 .Set("capacity", "constant")
+                                 .Set("base_mbps", core::FormatDouble(mbps))
+                                 .Set("access_mbps", core::FormatDouble(std::max(1000.0, 2 * mbps)))
+                                 .Set("cross_flows", "0")
+                                 .Set("workload", "bulk")
+                                 .Set("rtt_ms", "20")
+                                 .Set("loss", "0")
+                                 .Set("qdisc", "none")
+                                 .Text();
     results.Push(BenchScenario(label, spec, 10.0, budget).report);
   }
   report.Set("results", std::move(results));
