@@ -172,18 +172,25 @@ std::string FirstDifference(const std::string& want, const std::string& got) {
     if (la != lb) return "checkpoint has '" + lb + "', this model has '" + la + "'";
   }
 }
+
+// The first line of a libtorch error, without its backtrace.
+std::string TorchReason(const c10::Error& e) {
+  const std::string what = e.what_without_backtrace();
+  return what.substr(0, what.find('\n'));
+}
 }  // namespace
 
 void LoadTensors(const std::string& path, const std::string& expected_manifest,
                  std::vector<torch::Tensor> tensors) {
   torch::serialize::InputArchive archive;
+  torch::Tensor m;
   try {
     archive.load_from(path);
+    archive.read("manifest", m);
   } catch (const c10::Error& e) {
-    throw std::runtime_error("cannot read checkpoint " + path);
+    throw std::runtime_error("cannot read checkpoint " + path +
+                             " (truncated or not a libtorch archive): " + TorchReason(e));
   }
-  torch::Tensor m;
-  archive.read("manifest", m);
   std::string manifest;
   for (int64_t i = 0; i < m.numel(); ++i) manifest += static_cast<char>(m[i].item<int64_t>());
   if (manifest != expected_manifest) {
@@ -193,13 +200,26 @@ void LoadTensors(const std::string& path, const std::string& expected_manifest,
   torch::NoGradGuard no_grad;
   for (size_t i = 0; i < tensors.size(); ++i) {
     torch::Tensor t;
-    archive.read("t" + std::to_string(i), t);
+    try {
+      archive.read("t" + std::to_string(i), t);
+    } catch (const c10::Error& e) {
+      throw std::runtime_error("cannot read checkpoint " + path + ": " + TorchReason(e));
+    }
     if (!t.sizes().equals(tensors[i].sizes())) {
       throw std::runtime_error("checkpoint " + path + ": tensor " + std::to_string(i) +
                                " has shape " + c10::str(t.sizes()) + ", expected " +
                                c10::str(tensors[i].sizes()));
     }
     tensors[i].copy_(t);
+  }
+}
+
+void LoadOptimizer(torch::optim::Optimizer& optimizer, const std::string& path) {
+  try {
+    torch::load(optimizer, path);
+  } catch (const c10::Error& e) {
+    throw std::runtime_error("cannot read optimizer state " + path +
+                             " (truncated or not a libtorch archive): " + TorchReason(e));
   }
 }
 

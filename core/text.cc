@@ -46,7 +46,7 @@ double ParseDouble(std::string_view text, std::string_view what) {
   errno = 0;
   const double v = std::strtod(s.c_str(), &end);
   if (s.empty() || end != s.c_str() + s.size() || std::isnan(v) || errno == ERANGE) {
-    throw std::invalid_argument(std::string(what) + " = '" + std::string(text) + "': not a number");
+    throw std::invalid_argument(std::string(what) + " = '" + Printable(text) + "': not a number");
   }
   return v;
 }
@@ -64,8 +64,7 @@ int64_t ParseInt(std::string_view text, std::string_view what) {
         std::fabs(d) < 9.0e18) {
       return static_cast<int64_t>(d);
     }
-    throw std::invalid_argument(std::string(what) + " = '" + std::string(text) +
-                                "': not an integer");
+    throw std::invalid_argument(std::string(what) + " = '" + Printable(text) + "': not an integer");
   }
   return v;
 }
@@ -74,15 +73,14 @@ bool ParseBool(std::string_view text, std::string_view what) {
   const std::string s = Trim(text);
   if (s == "true" || s == "1" || s == "yes" || s == "on") return true;
   if (s == "false" || s == "0" || s == "no" || s == "off") return false;
-  throw std::invalid_argument(std::string(what) + " = '" + std::string(text) +
+  throw std::invalid_argument(std::string(what) + " = '" + Printable(text) +
                               "': not a boolean (true/false)");
 }
 
 std::string Printable(std::string_view s, size_t max_chars) {
   std::string out;
-  size_t shown = 0;
-  for (size_t i = 0; i < s.size(); ++shown) {
-    if (shown >= max_chars) return out + "...";
+  for (size_t i = 0; i < s.size();) {
+    if (out.size() >= max_chars) return out + "...";
     const unsigned char c = static_cast<unsigned char>(s[i]);
     // Length of a valid UTF-8 sequence starting at i (0 when invalid).
     size_t n = c < 0x80                ? 1

@@ -97,6 +97,29 @@ core::Json BenchVector(const std::string& name, const std::string& mode, int num
   return j;
 }
 
+// The cases `--only` selects (all when empty). Remembers every case name it was asked about, so
+// that an --only matching none is an error listing the cases.
+class CaseFilter {
+ public:
+  CaseFilter(std::string area, std::string only) : area_(std::move(area)), only_(std::move(only)) {}
+  bool Want(const std::string& name) {
+    names_.push_back(name);
+    const bool want = only_.empty() || name.find(only_) != std::string::npos;
+    any_ = any_ || want;
+    return want;
+  }
+  void CheckAny() const {
+    if (any_) return;
+    throw std::invalid_argument("bench " + area_ + " --only = '" + only_ +
+                                "': no case matches; cases: " + core::Join(names_, ", "));
+  }
+
+ private:
+  std::string area_, only_;
+  std::vector<std::string> names_;
+  bool any_ = false;
+};
+
 core::Json Header(const std::string& area) {
   core::Json j = core::Json::Object();
   j.Set("area", area)
@@ -111,13 +134,15 @@ core::Json Header(const std::string& area) {
 core::Json BenchEnvs(const BenchOptions& options) {
   core::Json report = Header("envs");
   core::Json results = core::Json::Array();
+  CaseFilter filter("envs", options.only);
   for (const auto& name : envs::EnvRegistry().Names()) {
-    if (!options.only.empty() && name.find(options.only) == std::string::npos) continue;
+    if (!filter.Want(name)) continue;
     std::cerr << "bench envs: " << name << "\n";
     results.Push(BenchSingle(name, options.seconds));
     results.Push(BenchVector(name, "sync", 8, options.seconds));
     results.Push(BenchVector(name, "process", 2, options.seconds));
   }
+  filter.CheckAny();
   report.Set("results", std::move(results));
   core::Json ref = core::Json::Object();
   ref.Set("CartPole-v1 single, Gymnasium (Python) steps_per_second", 400000)
@@ -149,9 +174,10 @@ core::Json BenchAgents(const BenchOptions& options) {
         "agent.learning_rate=0.00025"}},
       {"dqn_cartpole", "dqn_cartpole.ini", {}},
   };
+  CaseFilter filter("agents", options.only);
   for (const Case& c : cases) {
     const std::string name = c.name;
-    if (!options.only.empty() && name.find(options.only) == std::string::npos) continue;
+    if (!filter.Want(name)) continue;
     std::vector<std::string> sets = c.sets;
     sets.push_back("train.progress=false");
     if (options.steps > 0) sets.push_back("train.total_steps=" + std::to_string(options.steps));
@@ -183,6 +209,7 @@ core::Json BenchAgents(const BenchOptions& options) {
         .Set("mean_return_last100", r.mean_return_last100);
     results.Push(std::move(j));
   }
+  filter.CheckAny();
   report.Set("results", std::move(results));
   report.Set("runtime", agents::TorchRuntimeInfo());  // after the agents set their threads
   core::Json ref = core::Json::Object();
@@ -241,9 +268,8 @@ core::Json BenchSim(const BenchOptions& options) {
   core::Json report = Header("sim");
   core::Json results = core::Json::Array();
   const double budget = 20.0 * options.seconds;  // wall seconds per case
-  auto want = [&](const std::string& name) {
-    return options.only.empty() || name.find(options.only) != std::string::npos;
-  };
+  CaseFilter filter("sim", options.only);
+  auto want = [&](const std::string& name) { return filter.Want(name); };
   // Every scenario with its defaults.
   for (const auto& name : sim::ScenarioRegistry().Names()) {
     if (want(name)) results.Push(BenchScenario(name, name, 10.0, budget).report);
@@ -341,6 +367,7 @@ core::Json BenchSim(const BenchOptions& options) {
                                  .Text();
     results.Push(BenchScenario(label, spec, 10.0, budget).report);
   }
+  filter.CheckAny();
   report.Set("results", std::move(results));
   report.Set("notes",
              "wall_per_sim_second: wall-clock seconds per simulated second (lower is faster); "

@@ -169,11 +169,11 @@ RunResult Execute(Session& s, const agents::TrainState* resume) {
 
 RunResult RunExperiment(const ExperimentConfig& config) {
   const std::string name = config.experiment.String("name");
-  const std::string dir =
-      MakeFreshDir(config.experiment.String("output") + "/" + name, core::UtcTimestamp(true));
-  core::WriteFileAtomic(dir + "/config.ini", config.ToIni());
-  std::cerr << "linklab: run " << name << " (seed " << config.seed() << ") -> " << dir << "\n";
-  Session s = Build(config, dir);
+  // The envs and the agent first: sizes they refuse (memory) leave no run folder behind.
+  Session s = Build(config, "");
+  s.dir = MakeFreshDir(config.experiment.String("output") + "/" + name, core::UtcTimestamp(true));
+  core::WriteFileAtomic(s.dir + "/config.ini", config.ToIni());
+  std::cerr << "linklab: run " << name << " (seed " << config.seed() << ") -> " << s.dir << "\n";
   return Execute(s, nullptr);
 }
 
@@ -205,7 +205,13 @@ RunResult ResumeExperiment(const std::string& path) {
   const std::string run_dir = fs::path(checkpoint).parent_path().parent_path().string();
   Session s = Build(LoadExperiment(checkpoint + "/config.ini"), run_dir);
   s.agent->Load(checkpoint);
-  s.env->LoadState(core::ReadFile(checkpoint + "/env_state.bin"));
+  const std::string env_state = checkpoint + "/env_state.bin";
+  const std::string env_data = core::ReadFile(env_state);
+  try {
+    s.env->LoadState(env_data);
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(env_state + ": " + e.what());
+  }
   const agents::TrainState state = agents::TrainState::Load(
       core::ReadFile(checkpoint + "/trainer_state.bin"), checkpoint + "/trainer_state.bin");
   s.metrics = datasets::ReadMetrics(checkpoint + "/metrics.h5");
