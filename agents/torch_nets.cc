@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
 
@@ -127,26 +128,26 @@ void ConfigureTorchThreads(int threads) {
 }
 
 core::Json TorchRuntimeInfo() {
-  core::Json j = core::Json::Object();
-  j.Set("libtorch_version", TORCH_VERSION);
-  j.Set("intra_op_threads", static_cast<int64_t>(torch::get_num_threads()));
+  core::Json j = core::Json::object();
+  j["libtorch_version"] = TORCH_VERSION;
+  j["intra_op_threads"] = static_cast<int64_t>(torch::get_num_threads());
   // Every loaded library whose name mentions BLAS, resolved through symlinks.
-  core::Json blas = core::Json::Array();
+  core::Json blas = core::Json::array();
   dl_iterate_phdr(
       [](dl_phdr_info* info, size_t, void* data) {
         const std::string name = info->dlpi_name ? info->dlpi_name : "";
         if (name.find("blas") != std::string::npos) {
           char resolved[4096];
           const char* path = realpath(name.c_str(), resolved) ? resolved : name.c_str();
-          static_cast<core::Json*>(data)->Push(std::string(path));
+          static_cast<core::Json*>(data)->push_back(std::string(path));
         }
         return 0;
       },
       &blas);
-  j.Set("blas_libraries", std::move(blas));
+  j["blas_libraries"] = std::move(blas);
   using GetThreads = int (*)();
   if (auto fn = reinterpret_cast<GetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"))) {
-    j.Set("openblas_threads", static_cast<int64_t>(fn()));
+    j["openblas_threads"] = static_cast<int64_t>(fn());
   }
   return j;
 }

@@ -4,6 +4,7 @@
 #include <boost/program_options.hpp>
 #include <cstdio>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -263,10 +264,10 @@ int CmdBench(const std::vector<std::string>& args) {
   }
   const core::Json report = experiments::RunBench(vm["area"].as<std::string>(), opts);
   if (vm.count("json")) {
-    core::WriteFileAtomic(vm["json"].as<std::string>(), report.Dump());
+    core::WriteFileAtomic(vm["json"].as<std::string>(), core::DumpJson(report));
     std::cerr << "linklab: bench report written to " << vm["json"].as<std::string>() << "\n";
   } else {
-    std::cout << report.Dump();
+    std::cout << core::DumpJson(report);
   }
   return 0;
 }

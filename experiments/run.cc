@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 
 #include "agents/trainer.h"
@@ -107,24 +108,23 @@ RunResult Execute(Session& s, const agents::TrainState* resume) {
       [&](const agents::TrainState& st) { WriteCheckpoint(s, st); }, resume);
   if (s.last_checkpoint != train.final_state.step) WriteCheckpoint(s, train.final_state);
 
-  core::Json summary = core::Json::Object();
-  summary.Set("name", config.experiment.String("name"))
-      .Set("description", config.experiment.String("description"))
-      .Set("env", config.env_id())
-      .Set("algo", config.algo())
-      .Set("seed", static_cast<int64_t>(seed))
-      .Set("git_commit", core::GitCommit())
-      .Set("created", core::UtcTimestamp())
-      .Set("config", s.dir + "/config.ini");
-  if (resume) summary.Set("resumed_from_step", resume->step);
+  core::Json summary = core::Json::object();
+  summary["name"] = config.experiment.String("name");
+  summary["description"] = config.experiment.String("description");
+  summary["env"] = config.env_id();
+  summary["algo"] = config.algo();
+  summary["seed"] = static_cast<int64_t>(seed);
+  summary["git_commit"] = core::GitCommit();
+  summary["created"] = core::UtcTimestamp();
+  summary["config"] = s.dir + "/config.ini";
+  if (resume) summary["resumed_from_step"] = resume->step;
   core::Json& t = summary["train"];
-  t.Set("env_steps", train.env_steps)
-      .Set("episodes", train.episodes)
-      .Set("seconds", train.seconds)
-      .Set("steps_per_second", train.seconds > 0
-                                   ? (train.env_steps - (resume ? resume->step : 0)) / train.seconds
-                                   : 0.0)
-      .Set("mean_return_last100", train.mean_return_last100);
+  t["env_steps"] = train.env_steps;
+  t["episodes"] = train.episodes;
+  t["seconds"] = train.seconds;
+  t["steps_per_second"] =
+      train.seconds > 0 ? (train.env_steps - (resume ? resume->step : 0)) / train.seconds : 0.0;
+  t["mean_return_last100"] = train.mean_return_last100;
 
   const int eval_episodes = static_cast<int>(config.eval.Int("episodes"));
   if (eval_episodes > 0) {
@@ -148,19 +148,18 @@ RunResult Execute(Session& s, const agents::TrainState* resume) {
                                       {"return", eval.returns[i]},
                                       {"length", eval.lengths[i]}});
     }
-    summary["eval"]
-        .Set("episodes", static_cast<int64_t>(eval.returns.size()))
-        .Set("mean_return", eval.mean_return())
-        .Set("std_return", eval.std_return())
-        .Set("seed", static_cast<int64_t>(eval_seed));
+    summary["eval"]["episodes"] = static_cast<int64_t>(eval.returns.size());
+    summary["eval"]["mean_return"] = eval.mean_return();
+    summary["eval"]["std_return"] = eval.std_return();
+    summary["eval"]["seed"] = static_cast<int64_t>(eval_seed);
     char buf[128];
     std::snprintf(buf, sizeof buf, "evaluation over %zu episodes: return %.2f +- %.2f",
                   eval.returns.size(), eval.mean_return(), eval.std_return());
     std::cerr << "linklab: " << buf << "\n";
   }
-  summary.Set("machine", core::MachineInfo());
+  summary["machine"] = core::MachineInfo();
   datasets::WriteMetrics(s.dir + "/metrics.h5", s.metrics, Provenance(config));
-  core::WriteFileAtomic(s.dir + "/summary.json", summary.Dump());
+  core::WriteFileAtomic(s.dir + "/summary.json", core::DumpJson(summary));
   std::cerr << "linklab: results in " << s.dir << "\n";
   return {s.dir, summary};
 }
