@@ -14,6 +14,7 @@
 #include "agents/agent.h"
 #include "agents/torch_nets.h"
 #include "core/files.h"
+#include "core/limits.h"
 #include "core/serialize.h"
 
 namespace linklab::agents {
@@ -73,6 +74,15 @@ class Dqn : public Agent {
     optimizer_ = std::make_unique<torch::optim::Adam>(
         std::vector<torch::Tensor>{online_.flat()},
         torch::optim::AdamOptions(lr_).eps(p.Double("adam_eps")));
+    // Refuse sizes this machine cannot hold before allocating: a transition is two observations,
+    // an int64 action, a reward and a flag; a batch copies its transitions and runs through the
+    // network (activations and gradients).
+    core::CheckMemory(static_cast<double>(buffer_size_) * ((2.0 * obs_size_ + 2) * 4 + 8),
+                      "[agent] buffer_size = " + std::to_string(buffer_size_), "the replay buffer");
+    double widths = 0;
+    for (int64_t w : spec.sizes) widths += static_cast<double>(w);
+    core::CheckMemory(static_cast<double>(batch_size_) * (2.0 * obs_size_ + 3 + 8 * widths) * 4,
+                      "[agent] batch_size = " + std::to_string(batch_size_), "one batch");
     const int64_t cap = buffer_size_;
     buf_obs_.resize(cap * obs_size_);
     buf_next_.resize(cap * obs_size_);
@@ -174,7 +184,7 @@ class Dqn : public Agent {
 
   void Load(const std::string& dir) override {
     LoadTensors(dir + "/dqn_params.pt", online_.Manifest(), {online_.flat(), target_.flat()});
-    torch::load(*optimizer_, dir + "/dqn_optimizer.pt");
+    LoadOptimizer(*optimizer_, dir + "/dqn_optimizer.pt");
     core::ByteReader r(core::ReadFile(dir + "/dqn_state.bin"), dir + "/dqn_state.bin");
     rng_ = r.Get<core::Rng>();
     env_steps_ = r.Get<int64_t>();

@@ -17,6 +17,7 @@
 #include "agents/agent.h"
 #include "agents/torch_nets.h"
 #include "core/files.h"
+#include "core/limits.h"
 #include "core/serialize.h"
 
 namespace linklab::agents {
@@ -82,6 +83,13 @@ class Ppo : public Agent {
     optimizer_ = std::make_unique<torch::optim::Adam>(
         std::vector<torch::Tensor>{params_.flat()},
         torch::optim::AdamOptions(lr_).eps(p.Double("adam_eps")));
+    // Refuse a rollout this machine cannot hold before allocating: per slot the observation,
+    // action and five scalars, and about as much again for the advantages and minibatches of
+    // an update.
+    core::CheckMemory(
+        static_cast<double>(num_steps_) * num_envs_ * (2.0 * (obs_size_ + act_size_) + 10) * 4,
+        "[agent] num_steps = " + std::to_string(num_steps_),
+        "the rollout (num_envs = " + std::to_string(num_envs_) + ")");
     const int64_t slots = num_steps_ * num_envs_;
     obs_.resize(slots * obs_size_);
     actions_.resize(slots * act_size_);
@@ -278,7 +286,7 @@ class Ppo : public Agent {
 
   void Load(const std::string& dir) override {
     LoadTensors(dir + "/ppo_params.pt", params_.Manifest(), {params_.flat()});
-    torch::load(*optimizer_, dir + "/ppo_optimizer.pt");
+    LoadOptimizer(*optimizer_, dir + "/ppo_optimizer.pt");
     const std::string path = dir + "/ppo_state.bin";
     core::ByteReader r(core::ReadFile(path), path);
     rng_ = r.Get<core::Rng>();

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
 
@@ -127,26 +128,26 @@ void ConfigureTorchThreads(int threads) {
 }
 
 core::Json TorchRuntimeInfo() {
-  core::Json j = core::Json::Object();
-  j.Set("libtorch_version", TORCH_VERSION);
-  j.Set("intra_op_threads", static_cast<int64_t>(torch::get_num_threads()));
+  core::Json j = core::Json::object();
+  j["libtorch_version"] = TORCH_VERSION;
+  j["intra_op_threads"] = static_cast<int64_t>(torch::get_num_threads());
   // Every loaded library whose name mentions BLAS, resolved through symlinks.
-  core::Json blas = core::Json::Array();
+  core::Json blas = core::Json::array();
   dl_iterate_phdr(
       [](dl_phdr_info* info, size_t, void* data) {
         const std::string name = info->dlpi_name ? info->dlpi_name : "";
         if (name.find("blas") != std::string::npos) {
           char resolved[4096];
           const char* path = realpath(name.c_str(), resolved) ? resolved : name.c_str();
-          static_cast<core::Json*>(data)->Push(std::string(path));
+          static_cast<core::Json*>(data)->push_back(std::string(path));
         }
         return 0;
       },
       &blas);
-  j.Set("blas_libraries", std::move(blas));
+  j["blas_libraries"] = std::move(blas);
   using GetThreads = int (*)();
   if (auto fn = reinterpret_cast<GetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"))) {
-    j.Set("openblas_threads", static_cast<int64_t>(fn()));
+    j["openblas_threads"] = static_cast<int64_t>(fn());
   }
   return j;
 }
@@ -172,18 +173,25 @@ std::string FirstDifference(const std::string& want, const std::string& got) {
     if (la != lb) return "checkpoint has '" + lb + "', this model has '" + la + "'";
   }
 }
+
+// The first line of a libtorch error, without its backtrace.
+std::string TorchReason(const c10::Error& e) {
+  const std::string what = e.what_without_backtrace();
+  return what.substr(0, what.find('\n'));
+}
 }  // namespace
 
 void LoadTensors(const std::string& path, const std::string& expected_manifest,
                  std::vector<torch::Tensor> tensors) {
   torch::serialize::InputArchive archive;
+  torch::Tensor m;
   try {
     archive.load_from(path);
+    archive.read("manifest", m);
   } catch (const c10::Error& e) {
-    throw std::runtime_error("cannot read checkpoint " + path);
+    throw std::runtime_error("cannot read checkpoint " + path +
+                             " (truncated or not a libtorch archive): " + TorchReason(e));
   }
-  torch::Tensor m;
-  archive.read("manifest", m);
   std::string manifest;
   for (int64_t i = 0; i < m.numel(); ++i) manifest += static_cast<char>(m[i].item<int64_t>());
   if (manifest != expected_manifest) {
@@ -193,13 +201,26 @@ void LoadTensors(const std::string& path, const std::string& expected_manifest,
   torch::NoGradGuard no_grad;
   for (size_t i = 0; i < tensors.size(); ++i) {
     torch::Tensor t;
-    archive.read("t" + std::to_string(i), t);
+    try {
+      archive.read("t" + std::to_string(i), t);
+    } catch (const c10::Error& e) {
+      throw std::runtime_error("cannot read checkpoint " + path + ": " + TorchReason(e));
+    }
     if (!t.sizes().equals(tensors[i].sizes())) {
       throw std::runtime_error("checkpoint " + path + ": tensor " + std::to_string(i) +
                                " has shape " + c10::str(t.sizes()) + ", expected " +
                                c10::str(tensors[i].sizes()));
     }
     tensors[i].copy_(t);
+  }
+}
+
+void LoadOptimizer(torch::optim::Optimizer& optimizer, const std::string& path) {
+  try {
+    torch::load(optimizer, path);
+  } catch (const c10::Error& e) {
+    throw std::runtime_error("cannot read optimizer state " + path +
+                             " (truncated or not a libtorch archive): " + TorchReason(e));
   }
 }
 

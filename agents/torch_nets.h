@@ -89,5 +89,8 @@ void SaveTensors(const std::string& path, const std::string& manifest,
                  const std::vector<torch::Tensor>& tensors);
 void LoadTensors(const std::string& path, const std::string& expected_manifest,
                  std::vector<torch::Tensor> tensors);
+// torch::load of an optimizer's state; a file libtorch cannot read (truncated, of another kind)
+// throws std::runtime_error naming it, without libtorch's backtrace.
+void LoadOptimizer(torch::optim::Optimizer& optimizer, const std::string& path);
 
 }  // namespace linklab::agents

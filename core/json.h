@@ -1,64 +1,28 @@
 #pragma once
-// A JSON value for the files linklab writes (summary.json, benchmark reports). Objects keep
-// insertion order so reports read in the order they were built. Writing only.
+// JSON for the files linklab writes and reads (summary.json, benchmark reports, the control
+// API): nlohmann::ordered_json, whose objects keep insertion order so that reports read in the
+// order they were built. This header only forward-declares it; code that builds or reads
+// values includes <nlohmann/json.hpp> (about 3 s of compile time per file).
 
-#include <cstdint>
-#include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
-#include <utility>
-#include <vector>
 
-#include "core/files.h"
+#include "core/files.h"  // WriteFileAtomic, for writers of JSON files
 
 namespace linklab::core {
 
-class Json {
- public:
-  Json() = default;  // null
-  Json(bool b) : kind_(Kind::kBool), b_(b) {}
-  Json(int v) : kind_(Kind::kInt), i_(v) {}
-  Json(int64_t v) : kind_(Kind::kInt), i_(v) {}
-  Json(uint64_t v) : kind_(Kind::kInt), i_(static_cast<int64_t>(v)) {}
-  Json(double v) : kind_(Kind::kDouble), d_(v) {}
-  Json(const char* s) : kind_(Kind::kString), s_(s) {}
-  Json(std::string s) : kind_(Kind::kString), s_(std::move(s)) {}
+using Json = nlohmann::ordered_json;
 
-  static Json Object() {
-    Json j;
-    j.kind_ = Kind::kObject;
-    return j;
-  }
-  static Json Array() {
-    Json j;
-    j.kind_ = Kind::kArray;
-    return j;
-  }
-  template <typename T>
-  static Json ArrayOf(const std::vector<T>& values) {
-    Json j = Array();
-    for (const auto& v : values) j.Push(Json(v));
-    return j;
-  }
+// The text of `value`: indent 2, keys in insertion order, a newline at the end. NaN and
+// infinities are written as null (JSON has no such numbers; readers see "no value"), and bytes
+// that are not UTF-8 as U+FFFD, so that writing a report never fails.
+std::string DumpJson(const Json& value);
 
-  // Object member (replaces an existing key); returns *this for chaining.
-  Json& Set(const std::string& key, Json value);
-  Json& Push(Json value);  // array element
-  // Object member by key, created as null when missing.
-  Json& operator[](const std::string& key);
+// Parses JSON text (duplicate keys: the last wins); throws std::invalid_argument naming `what`
+// (a file name) with the line and column of the first error.
+Json ParseJson(const std::string& text, const std::string& what);
 
-  std::string Dump(int indent = 2) const;
-
- private:
-  enum class Kind { kNull, kBool, kInt, kDouble, kString, kArray, kObject };
-  void DumpTo(std::string& out, int indent, int depth) const;
-
-  Kind kind_ = Kind::kNull;
-  bool b_ = false;
-  int64_t i_ = 0;
-  double d_ = 0.0;
-  std::string s_;
-  std::vector<Json> items_;                            // array elements
-  std::vector<std::pair<std::string, Json>> members_;  // object members
-};
+// ParseJson of a file's contents; std::runtime_error when it cannot be read.
+Json ReadJsonFile(const std::string& path);
 
 }  // namespace linklab::core

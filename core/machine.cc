@@ -5,6 +5,7 @@
 
 #include <ctime>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "core/text.h"
@@ -12,7 +13,7 @@
 namespace linklab::core {
 
 Json MachineInfo() {
-  Json j = Json::Object();
+  Json j = Json::object();
   std::string cpu = "unknown";
   std::ifstream cpuinfo("/proc/cpuinfo");
   for (std::string line; std::getline(cpuinfo, line);) {
@@ -21,22 +22,22 @@ Json MachineInfo() {
       break;
     }
   }
-  j.Set("cpu", cpu);
-  j.Set("logical_cores", static_cast<int64_t>(std::thread::hardware_concurrency()));
+  j["cpu"] = cpu;
+  j["logical_cores"] = static_cast<int64_t>(std::thread::hardware_concurrency());
   std::ifstream meminfo("/proc/meminfo");
   for (std::string line; std::getline(meminfo, line);) {
     if (StartsWith(line, "MemTotal:")) {
-      j.Set("memory_gib",
-            ParseDouble(Split(Trim(line.substr(9)), ' ')[0], "MemTotal") / (1024.0 * 1024.0));
+      j["memory_gib"] =
+          ParseDouble(Split(Trim(line.substr(9)), ' ')[0], "MemTotal") / (1024.0 * 1024.0);
       break;
     }
   }
   utsname u{};
   if (uname(&u) == 0) {
-    j.Set("kernel", std::string(u.sysname) + " " + u.release);
-    j.Set("hostname", std::string(u.nodename));
+    j["kernel"] = std::string(u.sysname) + " " + u.release;
+    j["hostname"] = std::string(u.nodename);
   }
-  j.Set("compiler", std::string("g++ ") + __VERSION__);
+  j["compiler"] = std::string("g++ ") + __VERSION__;
   return j;
 }
 

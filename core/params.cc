@@ -90,8 +90,8 @@ Params Params::Resolve(const std::vector<ParamSpec>& schema, const RawValues& gi
     for (const auto& spec : schema) found = found || spec.name == key;
     if (!found) {
       throw std::invalid_argument(
-          raw.origin + ": " + context + " unknown key '" + key + "' (value '" + raw.text +
-          "'); known keys: " + (known.empty() ? "none" : Join(known, ", ")));
+          raw.origin + ": " + context + " unknown key '" + Printable(key) + "' (value '" +
+          Printable(raw.text) + "'); known keys: " + (known.empty() ? "none" : Join(known, ", ")));
     }
   }
 
@@ -104,7 +104,8 @@ Params Params::Resolve(const std::vector<ParamSpec>& schema, const RawValues& gi
     v.type = spec.type;
     auto check_range = [&](double x) {
       if (x < spec.min || x > spec.max) {
-        throw std::invalid_argument(what + " = '" + text + "': out of range " + spec.RangeText());
+        throw std::invalid_argument(what + " = '" + Printable(text) + "': out of range " +
+                                    spec.RangeText());
       }
     };
     switch (spec.type) {
@@ -125,7 +126,7 @@ Params Params::Resolve(const std::vector<ParamSpec>& schema, const RawValues& gi
           bool ok = false;
           for (const auto& c : spec.choices) ok = ok || c == text;
           if (!ok) {
-            throw std::invalid_argument(what + " = '" + text + "': must be one of " +
+            throw std::invalid_argument(what + " = '" + Printable(text) + "': must be one of " +
                                         Join(spec.choices, ", "));
           }
         }

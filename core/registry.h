@@ -4,6 +4,7 @@
 // "shaping(link=tethered,trace=ATT-LTE-driving.down)". Unknown names list what exists.
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -15,12 +16,43 @@
 
 namespace linklab::core {
 
-// "name(k=v,k2=v2)" split into its name and raw values (origin: "<what> '<spec>'").
-struct Spec {
-  std::string name;
-  RawValues values;
+// A spec such as "shaping(scenario=tethered(rtt_ms=80,backend=fluid),step_s=0.1)": a name and
+// its keys in the order given. Items split at commas outside brackets, so a value may itself be a
+// spec. A list value is written in square brackets, "workload=[bulk,video*2,gaming]", and read
+// back as its comma list ("bulk,video*2,gaming"). `what` ("scenario spec") starts every message.
+class Spec {
+ public:
+  Spec() = default;
+  explicit Spec(std::string name, std::string what = "spec");
+
+  // Throws std::invalid_argument naming the column of an unbalanced or stray bracket, an empty
+  // name or key, an item without '=', or a key given twice.
+  static Spec Parse(const std::string& text, const std::string& what);
+
+  const std::string& name() const { return name_; }
+  bool Has(const std::string& key) const;
+  // The value of `key` (a list without its brackets); std::invalid_argument when absent.
+  const std::string& Get(const std::string& key) const;
+  // Replaces the value of an existing key in place, or appends a new key. A value with commas
+  // outside brackets is a list. Throws std::invalid_argument on unbalanced brackets.
+  Spec& Set(const std::string& key, const std::string& value);
+  std::vector<std::string> Keys() const;
+
+  // Canonical text: no spaces around items, list values in brackets. Parse(Text()) == *this.
+  std::string Text() const;
+  // The values with their origin ("<what> '<Text()>'"), for Params::Resolve.
+  RawValues Values() const;
+
+  bool operator==(const Spec& other) const {
+    return name_ == other.name_ && items_ == other.items_;
+  }
+
+ private:
+  std::string name_;
+  std::string what_ = "spec";
+  std::vector<std::pair<std::string, std::string>> items_;
+  std::string source_;  // the text parsed, for messages; cleared by Set
 };
-Spec ParseSpec(const std::string& text, const std::string& what);
 
 template <typename Factory>
 class Registry {

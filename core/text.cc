@@ -46,7 +46,7 @@ double ParseDouble(std::string_view text, std::string_view what) {
   errno = 0;
   const double v = std::strtod(s.c_str(), &end);
   if (s.empty() || end != s.c_str() + s.size() || std::isnan(v) || errno == ERANGE) {
-    throw std::invalid_argument(std::string(what) + " = '" + std::string(text) + "': not a number");
+    throw std::invalid_argument(std::string(what) + " = '" + Printable(text) + "': not a number");
   }
   return v;
 }
@@ -64,8 +64,7 @@ int64_t ParseInt(std::string_view text, std::string_view what) {
         std::fabs(d) < 9.0e18) {
       return static_cast<int64_t>(d);
     }
-    throw std::invalid_argument(std::string(what) + " = '" + std::string(text) +
-                                "': not an integer");
+    throw std::invalid_argument(std::string(what) + " = '" + Printable(text) + "': not an integer");
   }
   return v;
 }
@@ -74,8 +73,37 @@ bool ParseBool(std::string_view text, std::string_view what) {
   const std::string s = Trim(text);
   if (s == "true" || s == "1" || s == "yes" || s == "on") return true;
   if (s == "false" || s == "0" || s == "no" || s == "off") return false;
-  throw std::invalid_argument(std::string(what) + " = '" + std::string(text) +
+  throw std::invalid_argument(std::string(what) + " = '" + Printable(text) +
                               "': not a boolean (true/false)");
+}
+
+std::string Printable(std::string_view s, size_t max_chars) {
+  std::string out;
+  for (size_t i = 0; i < s.size();) {
+    if (out.size() >= max_chars) return out + "...";
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    // Length of a valid UTF-8 sequence starting at i (0 when invalid).
+    size_t n = c < 0x80                ? 1
+               : c >= 0xc2 && c < 0xe0 ? 2
+               : c >= 0xe0 && c < 0xf0 ? 3
+               : c >= 0xf0 && c < 0xf5 ? 4
+                                       : 0;
+    if (i + n > s.size()) n = 0;
+    for (size_t k = 1; k < n; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) n = 0;
+    }
+    if (n == 1 && c >= 0x20 && c != 0x7f) {
+      out += s[i];
+    } else if (n > 1) {
+      out.append(s.substr(i, n));
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    }
+    i += n ? n : 1;
+  }
+  return out;
 }
 
 std::string FormatDouble(double v) {

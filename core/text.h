@@ -19,6 +19,10 @@ double ParseDouble(std::string_view text, std::string_view what);
 int64_t ParseInt(std::string_view text, std::string_view what);
 bool ParseBool(std::string_view text, std::string_view what);
 
+// `s` fit for a one-line message: control bytes and invalid UTF-8 as \xNN (valid UTF-8 kept),
+// cut after about `max_chars` bytes of output with "..." marking the cut.
+std::string Printable(std::string_view s, size_t max_chars = 60);
+
 // Shortest text that reads back to the same double ("0.1", "1e-05", "inf").
 std::string FormatDouble(double v);
 

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "core/limits.h"
 #include "core/machine.h"
 #include "core/progress.h"
 #include "core/text.h"
@@ -42,6 +43,15 @@ void CheckTiming(double duration_s, double interval_s) {
                                 ": must be at least one interval (" +
                                 core::FormatDouble(interval_s) + " s)");
   }
+  core::CheckSimulatedSpan(duration_s, interval_s, "dataset --duration", "dataset --interval");
+}
+
+// The samples of `intervals` intervals of `series` series are kept in memory until written.
+void CheckSampleMemory(double intervals, double series, double duration_s) {
+  core::CheckMemory(intervals * series * sim::LinkSampleFields().size() * sizeof(double),
+                    "dataset --duration = " + core::FormatDouble(duration_s) + " s",
+                    "keeping " + core::FormatDouble(intervals) + " intervals x " +
+                        core::FormatDouble(series) + " series in memory");
 }
 
 }  // namespace
@@ -54,7 +64,9 @@ void GenerateDataset(const RecordOptions& o, const std::string& out_path) {
   const int64_t steps = static_cast<int64_t>(std::floor(o.duration_s / o.interval_s + 1e-9));
   core::Progress progress("dataset", steps, "intervals", o.progress);
   for (int64_t k = 0; k < steps; ++k) {
-    for (const sim::LinkSample& s : scenario->Advance(o.interval_s)) AddSample(log, s);
+    const std::vector<sim::LinkSample> samples = scenario->Advance(o.interval_s);
+    if (k == 0) CheckSampleMemory(steps, samples.size(), o.duration_s);
+    for (const sim::LinkSample& s : samples) AddSample(log, s);
     progress.Update(k + 1);
   }
   progress.Finish();
@@ -73,6 +85,7 @@ void ImportTraces(const std::vector<std::string>& files, const std::string& form
     auto capacity = sim::LoadTraceCapacity(file, format);
     const double span = duration_s > 0 ? duration_s : capacity->PeriodS();
     CheckTiming(span, interval_s);
+    CheckSampleMemory(std::floor(span / interval_s), files.size(), span);
     const std::string name = file.substr(file.find_last_of('/') + 1);
     const double nan = std::nan("");
     for (double t = interval_s; t <= span + 1e-9; t += interval_s) {

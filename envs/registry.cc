@@ -42,8 +42,9 @@ std::unique_ptr<Env> MakeEnv(const std::string& name, const core::Params& params
 }
 
 std::unique_ptr<Env> MakeEnv(const std::string& spec) {
-  const core::Spec parsed = core::ParseSpec(spec, "env spec");
-  return MakeEnv(parsed.name, ResolveEnvParams(parsed.name, parsed.values, "env " + parsed.name));
+  const core::Spec parsed = core::Spec::Parse(spec, "env spec");
+  return MakeEnv(parsed.name(),
+                 ResolveEnvParams(parsed.name(), parsed.Values(), "env " + parsed.name()));
 }
 
 std::vector<core::ParamSpec> VectorOptionSpecs() {

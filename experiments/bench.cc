@@ -3,11 +3,13 @@
 #include <chrono>
 #include <cmath>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 
 #include "agents/runtime_info.h"
 #include "agents/trainer.h"
 #include "core/machine.h"
+#include "core/registry.h"
 #include "core/text.h"
 #include "envs/registry.h"
 #include "experiments/config.h"
@@ -50,14 +52,14 @@ core::Json BenchSingle(const std::string& name, double seconds) {
     }
     elapsed = Since(t0);
   }
-  core::Json j = core::Json::Object();
-  j.Set("env", name)
-      .Set("mode", "single")
-      .Set("num_envs", 1)
-      .Set("steps", steps)
-      .Set("episodes", episodes)
-      .Set("seconds", elapsed)
-      .Set("steps_per_second", steps / elapsed);
+  core::Json j = core::Json::object();
+  j["env"] = name;
+  j["mode"] = "single";
+  j["num_envs"] = 1;
+  j["steps"] = steps;
+  j["episodes"] = episodes;
+  j["seconds"] = elapsed;
+  j["steps_per_second"] = steps / elapsed;
   return j;
 }
 
@@ -86,22 +88,45 @@ core::Json BenchVector(const std::string& name, const std::string& mode, int num
     }
     elapsed = Since(t0);
   }
-  core::Json j = core::Json::Object();
-  j.Set("env", name)
-      .Set("mode", mode)
-      .Set("num_envs", num_envs)
-      .Set("steps", steps)
-      .Set("seconds", elapsed)
-      .Set("steps_per_second", steps / elapsed);
+  core::Json j = core::Json::object();
+  j["env"] = name;
+  j["mode"] = mode;
+  j["num_envs"] = num_envs;
+  j["steps"] = steps;
+  j["seconds"] = elapsed;
+  j["steps_per_second"] = steps / elapsed;
   return j;
 }
 
+// The cases `--only` selects (all when empty). Remembers every case name it was asked about, so
+// that an --only matching none is an error listing the cases.
+class CaseFilter {
+ public:
+  CaseFilter(std::string area, std::string only) : area_(std::move(area)), only_(std::move(only)) {}
+  bool Want(const std::string& name) {
+    names_.push_back(name);
+    const bool want = only_.empty() || name.find(only_) != std::string::npos;
+    any_ = any_ || want;
+    return want;
+  }
+  void CheckAny() const {
+    if (any_) return;
+    throw std::invalid_argument("bench " + area_ + " --only = '" + only_ +
+                                "': no case matches; cases: " + core::Join(names_, ", "));
+  }
+
+ private:
+  std::string area_, only_;
+  std::vector<std::string> names_;
+  bool any_ = false;
+};
+
 core::Json Header(const std::string& area) {
-  core::Json j = core::Json::Object();
-  j.Set("area", area)
-      .Set("created", core::UtcTimestamp())
-      .Set("git_commit", core::GitCommit())
-      .Set("machine", core::MachineInfo());
+  core::Json j = core::Json::object();
+  j["area"] = area;
+  j["created"] = core::UtcTimestamp();
+  j["git_commit"] = core::GitCommit();
+  j["machine"] = core::MachineInfo();
   return j;
 }
 
@@ -109,28 +134,30 @@ core::Json Header(const std::string& area) {
 
 core::Json BenchEnvs(const BenchOptions& options) {
   core::Json report = Header("envs");
-  core::Json results = core::Json::Array();
+  core::Json results = core::Json::array();
+  CaseFilter filter("envs", options.only);
   for (const auto& name : envs::EnvRegistry().Names()) {
-    if (!options.only.empty() && name.find(options.only) == std::string::npos) continue;
+    if (!filter.Want(name)) continue;
     std::cerr << "bench envs: " << name << "\n";
-    results.Push(BenchSingle(name, options.seconds));
-    results.Push(BenchVector(name, "sync", 8, options.seconds));
-    results.Push(BenchVector(name, "process", 2, options.seconds));
+    results.push_back(BenchSingle(name, options.seconds));
+    results.push_back(BenchVector(name, "sync", 8, options.seconds));
+    results.push_back(BenchVector(name, "process", 2, options.seconds));
   }
-  report.Set("results", std::move(results));
-  core::Json ref = core::Json::Object();
-  ref.Set("CartPole-v1 single, Gymnasium (Python) steps_per_second", 400000)
-      .Set("source", "issue 2: the reference Python implementation steps about 0.4 M/s");
-  report.Set("reference", std::move(ref));
-  report.Set("notes",
-             "actions are pre-sampled; single mode resets on episode end; vector modes use "
-             "next-step autoreset. Env steps are summed over sub-envs.");
+  filter.CheckAny();
+  report["results"] = std::move(results);
+  core::Json ref = core::Json::object();
+  ref["CartPole-v1 single, Gymnasium (Python) steps_per_second"] = 400000;
+  ref["source"] = "issue 2: the reference Python implementation steps about 0.4 M/s";
+  report["reference"] = std::move(ref);
+  report["notes"] =
+      "actions are pre-sampled; single mode resets on episode end; vector modes use "
+      "next-step autoreset. Env steps are summed over sub-envs.";
   return report;
 }
 
 core::Json BenchAgents(const BenchOptions& options) {
   core::Json report = Header("agents");
-  core::Json results = core::Json::Array();
+  core::Json results = core::Json::array();
   const std::string dir = std::string(LINKLAB_SOURCE_DIR) + "/experiments/reference/";
   // The reference configs, and PPO with its registry defaults (CleanRL's: 4 envs x 128 steps,
   // 4 epochs of 4 minibatches) over the same budget.
@@ -148,9 +175,10 @@ core::Json BenchAgents(const BenchOptions& options) {
         "agent.learning_rate=0.00025"}},
       {"dqn_cartpole", "dqn_cartpole.ini", {}},
   };
+  CaseFilter filter("agents", options.only);
   for (const Case& c : cases) {
     const std::string name = c.name;
-    if (!options.only.empty() && name.find(options.only) == std::string::npos) continue;
+    if (!filter.Want(name)) continue;
     std::vector<std::string> sets = c.sets;
     sets.push_back("train.progress=false");
     if (options.steps > 0) sets.push_back("train.total_steps=" + std::to_string(options.steps));
@@ -167,28 +195,29 @@ core::Json BenchAgents(const BenchOptions& options) {
     topts.seed = config.seed();
     topts.progress = false;
     const agents::TrainResult r = agents::Train(*agent, *env, topts, metrics);
-    core::Json j = core::Json::Object();
-    j.Set("case", name)
-        .Set("config", std::string("experiments/reference/") + c.config)
-        .Set("overrides", core::Json::ArrayOf(c.sets))
-        .Set("env", config.env_id())
-        .Set("algo", config.algo())
-        .Set("num_envs", env->num_envs())
-        .Set("env_steps", r.env_steps)
-        .Set("updates", static_cast<int64_t>(
-                            metrics.Has("train/updates") ? metrics.Get("train/updates").rows : 0))
-        .Set("seconds", r.seconds)
-        .Set("steps_per_second", r.env_steps / r.seconds)
-        .Set("mean_return_last100", r.mean_return_last100);
-    results.Push(std::move(j));
+    core::Json j = core::Json::object();
+    j["case"] = name;
+    j["config"] = std::string("experiments/reference/") + c.config;
+    j["overrides"] = core::Json(c.sets);
+    j["env"] = config.env_id();
+    j["algo"] = config.algo();
+    j["num_envs"] = env->num_envs();
+    j["env_steps"] = r.env_steps;
+    j["updates"] =
+        static_cast<int64_t>(metrics.Has("train/updates") ? metrics.Get("train/updates").rows : 0);
+    j["seconds"] = r.seconds;
+    j["steps_per_second"] = r.env_steps / r.seconds;
+    j["mean_return_last100"] = r.mean_return_last100;
+    results.push_back(std::move(j));
   }
-  report.Set("results", std::move(results));
-  report.Set("runtime", agents::TorchRuntimeInfo());  // after the agents set their threads
-  core::Json ref = core::Json::Object();
-  ref.Set("CleanRL dqn.py CartPole-v1 steps_per_second", 3400)
-      .Set("target steps_per_second (10x)", 34000)
-      .Set("source", "CleanRL docs' timing plot, via shared/reference/REFERENCE.md");
-  report.Set("reference", std::move(ref));
+  filter.CheckAny();
+  report["results"] = std::move(results);
+  report["runtime"] = agents::TorchRuntimeInfo();  // after the agents set their threads
+  core::Json ref = core::Json::object();
+  ref["CleanRL dqn.py CartPole-v1 steps_per_second"] = 3400;
+  ref["target steps_per_second (10x)"] = 34000;
+  ref["source"] = "CleanRL docs' timing plot, via shared/reference/REFERENCE.md";
+  report["reference"] = std::move(ref);
   return report;
 }
 
@@ -206,6 +235,7 @@ ScenarioCost BenchScenario(const std::string& label, const std::string& spec, do
                            double wall_budget_s, double step_s = 1.0) {
   std::cerr << "bench sim: " << label << " = " << spec << "\n";
   auto scenario = sim::MakeScenario(spec);
+  const core::Spec parsed = core::Spec::Parse(spec, "scenario spec");
   const auto t_build = Clock::now();
   scenario->Start(1);
   const double build_s = Since(t_build);
@@ -217,19 +247,19 @@ ScenarioCost BenchScenario(const std::string& label, const std::string& spec, do
   }
   const sim::SimCounters c = scenario->counters();
   const double simulated = scenario->now_s();
-  core::Json j = core::Json::Object();
-  j.Set("case", label)
-      .Set("scenario", spec)
-      .Set("backend", spec.find("backend=fluid") != std::string::npos ? "fluid" : "ns3")
-      .Set("simulated_s", simulated)
-      .Set("wall_s", wall)
-      .Set("build_wall_s", build_s)
-      .Set("wall_per_sim_second", wall / simulated)
-      .Set("events", static_cast<int64_t>(c.events))
-      .Set("events_per_wall_second", c.events / wall)
-      .Set("packets_delivered", static_cast<int64_t>(c.packets_delivered))
-      .Set("packets_per_wall_second", c.packets_delivered / wall)
-      .Set("delivered_mbps", c.bytes_delivered * 8.0 / simulated / 1e6);
+  core::Json j = core::Json::object();
+  j["case"] = label;
+  j["scenario"] = spec;
+  j["backend"] = parsed.Has("backend") ? parsed.Get("backend") : "ns3";
+  j["simulated_s"] = simulated;
+  j["wall_s"] = wall;
+  j["build_wall_s"] = build_s;
+  j["wall_per_sim_second"] = wall / simulated;
+  j["events"] = static_cast<int64_t>(c.events);
+  j["events_per_wall_second"] = c.events / wall;
+  j["packets_delivered"] = static_cast<int64_t>(c.packets_delivered);
+  j["packets_per_wall_second"] = c.packets_delivered / wall;
+  j["delivered_mbps"] = c.bytes_delivered * 8.0 / simulated / 1e6;
   return {std::move(j), wall / simulated};
 }
 
@@ -237,36 +267,37 @@ ScenarioCost BenchScenario(const std::string& label, const std::string& spec, do
 
 core::Json BenchSim(const BenchOptions& options) {
   core::Json report = Header("sim");
-  core::Json results = core::Json::Array();
+  core::Json results = core::Json::array();
   const double budget = 20.0 * options.seconds;  // wall seconds per case
-  auto want = [&](const std::string& name) {
-    return options.only.empty() || name.find(options.only) != std::string::npos;
-  };
+  CaseFilter filter("sim", options.only);
+  auto want = [&](const std::string& name) { return filter.Want(name); };
   // Every scenario with its defaults.
   for (const auto& name : sim::ScenarioRegistry().Names()) {
-    if (want(name)) results.Push(BenchScenario(name, name, 10.0, budget).report);
+    if (want(name)) results.push_back(BenchScenario(name, name, 10.0, budget).report);
   }
   // The fluid backend against ns-3 on the tethered reference scenario (a real LTE trace when
   // ../shared/data is there, else synthetic Markov capacity), measured in this run.
   if (want("fluid")) {
-    std::string reference = "tethered(capacity=markov";
+    core::Spec reference("tethered", "scenario spec");
+    reference.Set("capacity", "markov");
     try {
-      reference = "tethered(capacity=trace,trace=" + sim::FindTrace("ATT-LTE-driving.down");
+      reference.Set("trace", sim::FindTrace("ATT-LTE-driving.down")).Set("capacity", "trace");
     } catch (const std::invalid_argument&) {
     }
-    ScenarioCost ns3 = BenchScenario("tethered_reference_ns3", reference + ")", 60.0, budget);
+    ScenarioCost ns3 = BenchScenario("tethered_reference_ns3", reference.Text(), 60.0, budget);
     ScenarioCost fluid =
-        BenchScenario("tethered_reference_fluid", reference + ",backend=fluid)", 3600.0, budget);
-    core::Json ratio = core::Json::Object();
-    ratio.Set("case", "fluid_speedup")
-        .Set("scenario", reference + ")")
-        .Set("ns3_wall_per_sim_second", ns3.wall_per_sim_second)
-        .Set("fluid_wall_per_sim_second", fluid.wall_per_sim_second)
-        .Set("speedup", ns3.wall_per_sim_second / fluid.wall_per_sim_second)
-        .Set("target", "fluid >= 1000x faster than ns-3 (issue 5)");
-    results.Push(std::move(ns3.report));
-    results.Push(std::move(fluid.report));
-    results.Push(std::move(ratio));
+        BenchScenario("tethered_reference_fluid",
+                      core::Spec(reference).Set("backend", "fluid").Text(), 3600.0, budget);
+    core::Json ratio = core::Json::object();
+    ratio["case"] = "fluid_speedup";
+    ratio["scenario"] = reference.Text();
+    ratio["ns3_wall_per_sim_second"] = ns3.wall_per_sim_second;
+    ratio["fluid_wall_per_sim_second"] = fluid.wall_per_sim_second;
+    ratio["speedup"] = ns3.wall_per_sim_second / fluid.wall_per_sim_second;
+    ratio["target"] = "fluid >= 1000x faster than ns-3 (issue 5)";
+    results.push_back(std::move(ns3.report));
+    results.push_back(std::move(fluid.report));
+    results.push_back(std::move(ratio));
   }
   // Calibration of the fluid backend against ns-3 on the reference scenarios: one minute of
   // the same config on both (two seconds for the datacenter), throughput and p95 delay of the
@@ -275,7 +306,10 @@ core::Json BenchSim(const BenchOptions& options) {
     std::vector<std::string> refs;
     for (const char* trace : {"ATT-LTE-driving.down", "TMobile-LTE-driving.down"}) {
       try {
-        refs.push_back("tethered(capacity=trace,trace=" + sim::FindTrace(trace) + ")");
+        refs.push_back(core::Spec("tethered", "scenario spec")
+                           .Set("capacity", "trace")
+                           .Set("trace", sim::FindTrace(trace))
+                           .Text());
       } catch (const std::invalid_argument&) {
       }
     }
@@ -284,13 +318,14 @@ core::Json BenchSim(const BenchOptions& options) {
     refs.push_back("datacenter(link_gbps=1,rtt_ms=0.2)");
     for (const std::string& spec : refs) {
       std::cerr << "bench sim: calibration " << spec << "\n";
-      core::Json row = core::Json::Object();
-      row.Set("case", "calibration").Set("scenario", spec);
+      core::Json row = core::Json::object();
+      row["case"] = "calibration";
+      row["scenario"] = spec;
       double figures[2][2];
       const char* backends[2] = {"ns3", "fluid"};
       for (int b = 0; b < 2; ++b) {
-        auto s =
-            sim::MakeScenario(spec.substr(0, spec.size() - 1) + ",backend=" + backends[b] + ")");
+        auto s = sim::MakeScenario(
+            core::Spec::Parse(spec, "scenario spec").Set("backend", backends[b]).Text());
         s->Start(1);
         const bool dc = spec.rfind("datacenter", 0) == 0;
         for (const sim::LinkSample& x : s->Advance(dc ? 2.0 : 60.0)) {
@@ -299,40 +334,50 @@ core::Json BenchSim(const BenchOptions& options) {
             figures[b][1] = x.delay_p95_ms;
           }
         }
-        row[backends[b]].Set("throughput_mbps", figures[b][0]).Set("delay_p95_ms", figures[b][1]);
+        row[backends[b]]["throughput_mbps"] = figures[b][0];
+        row[backends[b]]["delay_p95_ms"] = figures[b][1];
       }
       const double thr = figures[1][0] / figures[0][0] - 1.0;
       const double p95 = figures[1][1] / figures[0][1] - 1.0;
-      row.Set("throughput_error", thr)
-          .Set("p95_delay_error", p95)
-          .Set("within_targets", std::fabs(thr) <= 0.10 && std::fabs(p95) <= 0.25);
-      results.Push(std::move(row));
+      row["throughput_error"] = thr;
+      row["p95_delay_error"] = p95;
+      row["within_targets"] = std::fabs(thr) <= 0.10 && std::fabs(p95) <= 0.25;
+      results.push_back(std::move(row));
     }
   }
   // The scale knob: the datacenter fabric with every rate and transfer scaled down 10x and
   // with standard 1500-byte frames instead of jumbo frames.
   if (want("datacenter_scale0.1")) {
-    results.Push(
+    results.push_back(
         BenchScenario("datacenter_scale0.1", "datacenter(scale=0.1)", 10.0, budget).report);
   }
   if (want("datacenter_mtu1500")) {
-    results.Push(BenchScenario("datacenter_mtu1500", "datacenter(mtu=1500)", 10.0, budget).report);
+    results.push_back(
+        BenchScenario("datacenter_mtu1500", "datacenter(mtu=1500)", 10.0, budget).report);
   }
   // How cost grows with link rate: one bulk TCP flow over a constant-rate wide-area link.
   for (double mbps : {1.0, 10.0, 100.0, 1000.0, 10000.0}) {
     const std::string label = "rate_" + core::FormatDouble(mbps) + "mbps";
     if (!want(label)) continue;
-    const std::string spec = "internet(capacity=constant,base_mbps=" + core::FormatDouble(mbps) +
-                             ",access_mbps=" + core::FormatDouble(std::max(1000.0, 2 * mbps)) +
-                             ",cross_flows=0,workload=bulk,rtt_ms=20,loss=0,qdisc=none)";
-    results.Push(BenchScenario(label, spec, 10.0, budget).report);
+    const std::string spec = core::Spec("internet", "scenario spec")
+                                 .Set("capacity", "constant")
+                                 .Set("base_mbps", core::FormatDouble(mbps))
+                                 .Set("access_mbps", core::FormatDouble(std::max(1000.0, 2 * mbps)))
+                                 .Set("cross_flows", "0")
+                                 .Set("workload", "bulk")
+                                 .Set("rtt_ms", "20")
+                                 .Set("loss", "0")
+                                 .Set("qdisc", "none")
+                                 .Text();
+    results.push_back(BenchScenario(label, spec, 10.0, budget).report);
   }
-  report.Set("results", std::move(results));
-  report.Set("notes",
-             "wall_per_sim_second: wall-clock seconds per simulated second (lower is faster); "
-             "each case stops at 10 simulated seconds or its wall budget, whichever comes "
-             "first. Reference (issue 4): plain ns-3 point-to-point, one 16 MB-buffered TCP "
-             "flow: 0.06 s at 10 Mbit/s, 3.9 s at 1 Gbit/s, 319 s at 10 Gbit/s.");
+  filter.CheckAny();
+  report["results"] = std::move(results);
+  report["notes"] =
+      "wall_per_sim_second: wall-clock seconds per simulated second (lower is faster); "
+      "each case stops at 10 simulated seconds or its wall budget, whichever comes "
+      "first. Reference (issue 4): plain ns-3 point-to-point, one 16 MB-buffered TCP "
+      "flow: 0.06 s at 10 Mbit/s, 3.9 s at 1 Gbit/s, 319 s at 10 Gbit/s.";
   return report;
 }
 

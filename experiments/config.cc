@@ -1,10 +1,12 @@
 #include "experiments/config.h"
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 
 #include "agents/agent.h"
+#include "core/limits.h"
 #include "core/text.h"
 #include "envs/registry.h"
 
@@ -18,7 +20,8 @@ std::vector<IniEntry> ParseIni(const std::string& text, const std::string& name)
   std::vector<IniEntry> out;
   std::map<std::string, int> seen;  // "section.key" -> line
   std::string section;
-  std::istringstream in(text);
+  // A UTF-8 byte-order mark (some Windows editors write one) is not part of the first line.
+  std::istringstream in(core::StartsWith(text, "\xEF\xBB\xBF") ? text.substr(3) : text);
   int line_no = 0;
   for (std::string raw; std::getline(in, raw);) {
     ++line_no;
@@ -27,23 +30,25 @@ std::vector<IniEntry> ParseIni(const std::string& text, const std::string& name)
     if (line.empty() || line[0] == '#' || line[0] == ';') continue;
     if (line[0] == '[') {
       if (line.back() != ']') {
-        throw std::invalid_argument(where + ": section header '" + line + "' lacks ']'");
+        throw std::invalid_argument(where + ": section header '" + core::Printable(line) +
+                                    "' lacks ']'");
       }
       section = core::Trim(line.substr(1, line.size() - 2));
       bool known = false;
       for (const auto& s : kSections) known = known || s == section;
       if (!known) {
-        throw std::invalid_argument(where + ": unknown section [" + section + "]; sections are [" +
-                                    core::Join(kSections, "], [") + "]");
+        throw std::invalid_argument(where + ": unknown section [" + core::Printable(section) +
+                                    "]; sections are [" + core::Join(kSections, "], [") + "]");
       }
       continue;
     }
     const size_t eq = line.find('=');
     if (eq == std::string::npos) {
-      throw std::invalid_argument(where + ": '" + line + "' is not 'key = value'");
+      throw std::invalid_argument(where + ": '" + core::Printable(line) + "' is not 'key = value'");
     }
     if (section.empty()) {
-      throw std::invalid_argument(where + ": '" + line + "' comes before any [section]");
+      throw std::invalid_argument(where + ": '" + core::Printable(line) +
+                                  "' comes before any [section]");
     }
     IniEntry e{section, core::Trim(line.substr(0, eq)), core::Trim(line.substr(eq + 1)), line_no};
     // A comment after the value starts with whitespace then # or ;.
@@ -57,8 +62,9 @@ std::vector<IniEntry> ParseIni(const std::string& text, const std::string& name)
     if (e.key.empty()) throw std::invalid_argument(where + ": empty key");
     const std::string full = section + "." + e.key;
     if (seen.count(full)) {
-      throw std::invalid_argument(where + ": [" + section + "] " + e.key + " = '" + e.value +
-                                  "' repeats the key set on line " + std::to_string(seen[full]));
+      throw std::invalid_argument(where + ": [" + section + "] " + core::Printable(e.key) + " = '" +
+                                  core::Printable(e.value) + "' repeats the key set on line " +
+                                  std::to_string(seen[full]));
     }
     seen[full] = line_no;
     out.push_back(std::move(e));
@@ -67,11 +73,25 @@ std::vector<IniEntry> ParseIni(const std::string& text, const std::string& name)
 }
 
 std::vector<IniEntry> ReadIni(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    throw std::invalid_argument("config file '" + path + "' is a directory, not an INI file");
+  }
   std::ifstream f(path);
   if (!f) throw std::runtime_error("cannot read config file '" + path + "'");
   std::stringstream ss;
   ss << f.rdbuf();
-  return ParseIni(ss.str(), path);
+  const std::string text = ss.str();
+  if (const size_t nul = text.find('\0'); nul != std::string::npos) {
+    throw std::invalid_argument("config file '" + path + "' is not a text file (a NUL byte at " +
+                                "offset " + std::to_string(nul) + ")");
+  }
+  std::vector<IniEntry> entries = ParseIni(text, path);
+  if (entries.empty()) {
+    throw std::invalid_argument("config file '" + path +
+                                "' sets no key (run without CONFIG for the built-in defaults)");
+  }
+  return entries;
 }
 
 std::vector<core::ParamSpec> ExperimentSectionSpecs() {
@@ -85,15 +105,17 @@ std::vector<core::ParamSpec> ExperimentSectionSpecs() {
 
 std::vector<core::ParamSpec> TrainSectionSpecs() {
   return {
-      core::IntParam("total_steps", 100000, "env steps to train for (summed over sub-envs)", 1),
-      core::IntParam("checkpoint_every", 0, "env steps between checkpoints; 0: only at the end", 0),
+      core::IntParam("total_steps", 100000, "env steps to train for (summed over sub-envs)", 1,
+                     core::kMaxSteps),
+      core::IntParam("checkpoint_every", 0, "env steps between checkpoints; 0: only at the end", 0,
+                     core::kMaxSteps),
       core::BoolParam("progress", true, "show progress (steps, rate, ETA, latest return)"),
   };
 }
 
 std::vector<core::ParamSpec> EvalSectionSpecs() {
   return {
-      core::IntParam("episodes", 10, "evaluation episodes after training; 0: none", 0),
+      core::IntParam("episodes", 10, "evaluation episodes after training; 0: none", 0, 100000000),
       core::IntParam("num_envs", 1, "envs used for evaluation", 1, 1024),
       core::IntParam("seed_offset", 1000000, "evaluation seed = experiment seed + seed_offset", 0),
       core::BoolParam("explore", false, "evaluate the training policy instead of the greedy one"),

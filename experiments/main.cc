@@ -4,11 +4,13 @@
 #include <boost/program_options.hpp>
 #include <cstdio>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "core/json.h"
+#include "core/limits.h"
 #include "core/machine.h"
 #include "core/text.h"
 #include "datasets/recording.h"
@@ -139,6 +141,7 @@ int CmdSimulate(const std::vector<std::string>& args) {
   if (!(duration > 0) || !(interval > 0)) {
     throw std::invalid_argument("simulate: --duration and --interval must be > 0");
   }
+  core::CheckSimulatedSpan(duration, interval, "simulate --duration", "simulate --interval");
   auto scenario = sim::MakeScenario(vm["scenario"].as<std::string>());
   scenario->Start(vm["seed"].as<uint64_t>());
   const bool all = vm["all-fields"].as<bool>();
@@ -260,16 +263,22 @@ int CmdBench(const std::vector<std::string>& args) {
     throw std::invalid_argument("bench: missing AREA (areas: envs, agents, sim)");
   experiments::BenchOptions opts;
   opts.seconds = vm["seconds"].as<double>();
-  if (!(opts.seconds > 0)) throw std::invalid_argument("bench: --seconds must be > 0");
+  if (!(opts.seconds > 0) || opts.seconds > 3600) {
+    throw std::invalid_argument("bench --seconds = " + core::FormatDouble(opts.seconds) +
+                                ": must be in (0, 3600]");
+  }
   opts.only = vm["only"].as<std::string>();
   opts.steps = vm["steps"].as<int64_t>();
-  if (opts.steps < 0) throw std::invalid_argument("bench: --steps must be >= 0");
+  if (opts.steps < 0 || opts.steps > core::kMaxSteps) {
+    throw std::invalid_argument("bench --steps = " + std::to_string(opts.steps) +
+                                ": must be in [0, " + std::to_string(core::kMaxSteps) + "]");
+  }
   const core::Json report = experiments::RunBench(vm["area"].as<std::string>(), opts);
   if (vm.count("json")) {
-    core::WriteFileAtomic(vm["json"].as<std::string>(), report.Dump());
+    core::WriteFileAtomic(vm["json"].as<std::string>(), core::DumpJson(report));
     std::cerr << "linklab: bench report written to " << vm["json"].as<std::string>() << "\n";
   } else {
-    std::cout << report.Dump();
+    std::cout << core::DumpJson(report);
   }
   return 0;
 }

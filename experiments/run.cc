@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 
 #include "agents/trainer.h"
@@ -130,24 +131,23 @@ RunResult Execute(Session& s, const agents::TrainState* resume) {
   if (s.last_checkpoint != train.final_state.step) WriteCheckpoint(s, train.final_state);
   WritePolicyArtefact(s, s.dir, train.final_state.step);
 
-  core::Json summary = core::Json::Object();
-  summary.Set("name", config.experiment.String("name"))
-      .Set("description", config.experiment.String("description"))
-      .Set("env", config.env_id())
-      .Set("algo", config.algo())
-      .Set("seed", static_cast<int64_t>(seed))
-      .Set("git_commit", core::GitCommit())
-      .Set("created", core::UtcTimestamp())
-      .Set("config", s.dir + "/config.ini");
-  if (resume) summary.Set("resumed_from_step", resume->step);
+  core::Json summary = core::Json::object();
+  summary["name"] = config.experiment.String("name");
+  summary["description"] = config.experiment.String("description");
+  summary["env"] = config.env_id();
+  summary["algo"] = config.algo();
+  summary["seed"] = static_cast<int64_t>(seed);
+  summary["git_commit"] = core::GitCommit();
+  summary["created"] = core::UtcTimestamp();
+  summary["config"] = s.dir + "/config.ini";
+  if (resume) summary["resumed_from_step"] = resume->step;
   core::Json& t = summary["train"];
-  t.Set("env_steps", train.env_steps)
-      .Set("episodes", train.episodes)
-      .Set("seconds", train.seconds)
-      .Set("steps_per_second", train.seconds > 0
-                                   ? (train.env_steps - (resume ? resume->step : 0)) / train.seconds
-                                   : 0.0)
-      .Set("mean_return_last100", train.mean_return_last100);
+  t["env_steps"] = train.env_steps;
+  t["episodes"] = train.episodes;
+  t["seconds"] = train.seconds;
+  t["steps_per_second"] =
+      train.seconds > 0 ? (train.env_steps - (resume ? resume->step : 0)) / train.seconds : 0.0;
+  t["mean_return_last100"] = train.mean_return_last100;
 
   const int eval_episodes = static_cast<int>(config.eval.Int("episodes"));
   if (eval_episodes > 0) {
@@ -171,19 +171,18 @@ RunResult Execute(Session& s, const agents::TrainState* resume) {
                                       {"return", eval.returns[i]},
                                       {"length", eval.lengths[i]}});
     }
-    summary["eval"]
-        .Set("episodes", static_cast<int64_t>(eval.returns.size()))
-        .Set("mean_return", eval.mean_return())
-        .Set("std_return", eval.std_return())
-        .Set("seed", static_cast<int64_t>(eval_seed));
+    summary["eval"]["episodes"] = static_cast<int64_t>(eval.returns.size());
+    summary["eval"]["mean_return"] = eval.mean_return();
+    summary["eval"]["std_return"] = eval.std_return();
+    summary["eval"]["seed"] = static_cast<int64_t>(eval_seed);
     char buf[128];
     std::snprintf(buf, sizeof buf, "evaluation over %zu episodes: return %.2f +- %.2f",
                   eval.returns.size(), eval.mean_return(), eval.std_return());
     std::cerr << "linklab: " << buf << "\n";
   }
-  summary.Set("machine", core::MachineInfo());
+  summary["machine"] = core::MachineInfo();
   datasets::WriteMetrics(s.dir + "/metrics.h5", s.metrics, Provenance(config));
-  core::WriteFileAtomic(s.dir + "/summary.json", summary.Dump());
+  core::WriteFileAtomic(s.dir + "/summary.json", core::DumpJson(summary));
   std::cerr << "linklab: results in " << s.dir << "\n";
   return {s.dir, summary};
 }
@@ -192,11 +191,11 @@ RunResult Execute(Session& s, const agents::TrainState* resume) {
 
 RunResult RunExperiment(const ExperimentConfig& config) {
   const std::string name = config.experiment.String("name");
-  const std::string dir =
-      MakeFreshDir(config.experiment.String("output") + "/" + name, core::UtcTimestamp(true));
-  core::WriteFileAtomic(dir + "/config.ini", config.ToIni());
-  std::cerr << "linklab: run " << name << " (seed " << config.seed() << ") -> " << dir << "\n";
-  Session s = Build(config, dir);
+  // The envs and the agent first: sizes they refuse (memory) leave no run folder behind.
+  Session s = Build(config, "");
+  s.dir = MakeFreshDir(config.experiment.String("output") + "/" + name, core::UtcTimestamp(true));
+  core::WriteFileAtomic(s.dir + "/config.ini", config.ToIni());
+  std::cerr << "linklab: run " << name << " (seed " << config.seed() << ") -> " << s.dir << "\n";
   return Execute(s, nullptr);
 }
 
@@ -228,7 +227,13 @@ RunResult ResumeExperiment(const std::string& path) {
   const std::string run_dir = fs::path(checkpoint).parent_path().parent_path().string();
   Session s = Build(LoadExperiment(checkpoint + "/config.ini"), run_dir);
   s.agent->Load(checkpoint);
-  s.env->LoadState(core::ReadFile(checkpoint + "/env_state.bin"));
+  const std::string env_state = checkpoint + "/env_state.bin";
+  const std::string env_data = core::ReadFile(env_state);
+  try {
+    s.env->LoadState(env_data);
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(env_state + ": " + e.what());
+  }
   const agents::TrainState state = agents::TrainState::Load(
       core::ReadFile(checkpoint + "/trainer_state.bin"), checkpoint + "/trainer_state.bin");
   s.metrics = datasets::ReadMetrics(checkpoint + "/metrics.h5");

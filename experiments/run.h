@@ -15,6 +15,7 @@
 // `linklab run --resume <run folder or checkpoint>` continues a run from a checkpoint, in the
 // same folder, and reaches exactly the results the uninterrupted run would have.
 
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "core/json.h"

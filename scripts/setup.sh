@@ -14,7 +14,7 @@ packages=(
   build-essential cmake git pkg-config
   libtorch-dev libopenblas0-pthread        # libtorch; OpenBLAS instead of the reference BLAS
   libns3-dev ns3 libgsl-dev libxml2-dev libsqlite3-dev  # ns-3 3.37 (its CMake targets link these)
-  libeigen3-dev libhdf5-dev libboost-program-options-dev
+  libeigen3-dev libhdf5-dev libboost-program-options-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev
   iproute2                                 # tc and ip, for linklab-live
   python3-h5py python3-matplotlib          # plots and notebooks over results/

@@ -412,10 +412,21 @@ std::vector<Line> ReadTraceLines(const std::string& path) {
         ::stat(path.c_str(), &st) != 0 ? std::strerror(errno) : "not a regular file";
     throw std::invalid_argument(path + ": cannot read trace file (" + why + ")");
   }
-  std::ifstream in(path);
+  std::ifstream in(path, std::ios::binary);
   if (!in) {
     throw std::invalid_argument(path + ": cannot read trace file (" + std::strerror(errno) + ")");
   }
+  // A text trace has no NUL bytes; say what kind of file it is instead of parsing its lines.
+  std::string head(512, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<size_t>(in.gcount()));
+  if (head.find('\0') != std::string::npos) {
+    const bool hdf5 = head.compare(0, 8, "\x89HDF\r\n\x1a\n") == 0;
+    throw std::invalid_argument(path + ": not a text trace (" +
+                                (hdf5 ? std::string("an HDF5 file") : "binary data") + ")");
+  }
+  in.clear();
+  in.seekg(0);
   std::vector<Line> lines;
   int number = 0, first_blank = 0;
   for (std::string raw; std::getline(in, raw);) {
@@ -447,7 +458,7 @@ std::unique_ptr<CapacityProcess> ParseMahimahi(const std::string& path,
     char* end = nullptr;
     const long long value = std::strtoll(line.text.c_str(), &end, 10);
     if (end != line.text.c_str() + line.text.size() || errno == ERANGE) {
-      throw std::invalid_argument(where + "'" + line.text +
+      throw std::invalid_argument(where + "'" + core::Printable(line.text) +
                                   "' is not an integer millisecond timestamp");
     }
     if (value < 0) throw std::invalid_argument(where + "negative timestamp " + line.text);
@@ -484,15 +495,17 @@ std::unique_ptr<CapacityProcess> ParsePensieve(const std::string& path,
     std::string time_text, rate_text, extra;
     fields >> time_text >> rate_text >> extra;
     if (rate_text.empty() || !extra.empty()) {
-      throw std::invalid_argument(where + "'" + line.text +
+      throw std::invalid_argument(where + "'" + core::Printable(line.text) +
                                   "' is not two numbers '<time s> <throughput Mbit/s>'");
     }
     double time_s = 0, rate_mbps = 0;
     if (!ParseNumber(time_text, &time_s)) {
-      throw std::invalid_argument(where + "'" + time_text + "' is not a time in seconds");
+      throw std::invalid_argument(where + "'" + core::Printable(time_text) +
+                                  "' is not a time in seconds");
     }
     if (!ParseNumber(rate_text, &rate_mbps)) {
-      throw std::invalid_argument(where + "'" + rate_text + "' is not a throughput in Mbit/s");
+      throw std::invalid_argument(where + "'" + core::Printable(rate_text) +
+                                  "' is not a throughput in Mbit/s");
     }
     if (rate_mbps < 0) {
       throw std::invalid_argument(where + "negative throughput " + rate_text + " Mbit/s");
@@ -552,6 +565,15 @@ std::unique_ptr<CapacityProcess> LoadTraceCapacity(const std::string& path,
 // build folder). Test builds also know the source tree (LINKLAB_SOURCE_DIR).
 std::string FindTrace(const std::string& name_or_path) {
   if (IsFile(name_or_path)) return name_or_path;
+  struct stat st {};
+  if (::stat(name_or_path.c_str(), &st) == 0) {
+    throw std::invalid_argument("trace '" + name_or_path + "' is " +
+                                (S_ISDIR(st.st_mode) ? "a directory" : "not a regular file") +
+                                ", not a trace file");
+  }
+  if (!name_or_path.empty() && name_or_path.front() == '/') {
+    throw std::invalid_argument("trace '" + name_or_path + "' not found");
+  }
   std::vector<std::string> folders;
   if (const char* env = std::getenv("LINKLAB_TRACE_PATH")) {
     for (const std::string& folder : core::Split(env, ':')) {

@@ -16,9 +16,10 @@ std::unique_ptr<Scenario> MakeScenario(const std::string& name, const core::Para
 }
 
 std::unique_ptr<Scenario> MakeScenario(const std::string& spec) {
-  const core::Spec parsed = core::ParseSpec(spec, "scenario spec");
-  const auto& entry = ScenarioRegistry().Find(parsed.name);
-  return entry.make(core::Params::Resolve(entry.params, parsed.values, "scenario " + parsed.name));
+  const core::Spec parsed = core::Spec::Parse(spec, "scenario spec");
+  const auto& entry = ScenarioRegistry().Find(parsed.name());
+  return entry.make(
+      core::Params::Resolve(entry.params, parsed.Values(), "scenario " + parsed.name()));
 }
 
 }  // namespace linklab::sim

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "core/metrics.h"
@@ -12,19 +13,82 @@
 namespace linklab::core {
 namespace {
 
-TEST(Json, DumpsNestedValuesInInsertionOrder) {
-  Json j = Json::Object();
-  j.Set("b", 1).Set("a", "x\"y").Set("list", Json::ArrayOf(std::vector<double>{0.5, 2}));
-  j["nested"].Set("flag", true).Set("none", Json());
-  EXPECT_EQ(j.Dump(0),
-            "{\"b\": 1,\"a\": \"x\\\"y\",\"list\": [0.5, 2],\"nested\": "
-            "{\"flag\": true,\"none\": null}}\n");
+TEST(Json, DumpsNestedValuesInInsertionOrderWithIndent2) {
+  Json j = Json::object();
+  j["b"] = 1;
+  j["a"] = "x\"y";
+  j["list"] = std::vector<double>{0.5, 2};
+  j["nested"]["flag"] = true;
+  j["nested"]["none"] = nullptr;
+  j["empty"] = Json::object();
+  EXPECT_EQ(DumpJson(j),
+            "{\n"
+            "  \"b\": 1,\n"
+            "  \"a\": \"x\\\"y\",\n"
+            "  \"list\": [\n"
+            "    0.5,\n"
+            "    2.0\n"
+            "  ],\n"
+            "  \"nested\": {\n"
+            "    \"flag\": true,\n"
+            "    \"none\": null\n"
+            "  },\n"
+            "  \"empty\": {}\n"
+            "}\n");
 }
 
-TEST(Json, NonFiniteNumbersBecomeNull) {
-  Json j = Json::Array();
-  j.Push(std::nan("")).Push(1.0 / 0.0);
-  EXPECT_EQ(j.Dump(0), "[null, null]\n");
+TEST(Json, NonFiniteNumbersAreWrittenAsNull) {
+  // JSON has no NaN or infinity: they are written as null ("no value"), and read back so.
+  Json j = Json::array();
+  j.push_back(std::nan(""));
+  j.push_back(1.0 / 0.0);
+  j.push_back(-1.0 / 0.0);
+  j.push_back(0.1);
+  const std::string text = DumpJson(j);
+  EXPECT_EQ(text, "[\n  null,\n  null,\n  null,\n  0.1\n]\n");
+  const Json back = ParseJson(text, "x.json");
+  EXPECT_TRUE(back[0].is_null());
+  EXPECT_DOUBLE_EQ(back[3].get<double>(), 0.1);
+}
+
+TEST(Json, BytesThatAreNotUtf8AreReplacedNotFatal) {
+  Json j = Json::object();
+  j["description"] = std::string("caf\xe9");  // Latin-1, not UTF-8
+  EXPECT_EQ(DumpJson(j), "{\n  \"description\": \"caf\xef\xbf\xbd\"\n}\n");
+}
+
+TEST(Json, ParsesKeepingKeyOrderAndRoundTrips) {
+  const Json j =
+      ParseJson(R"({"z": 1, "a": [1, 2.5, "x", -3], "m": {"k": null, "t": true}})", "report.json");
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : j.items()) keys.push_back(key);
+  EXPECT_EQ(keys, (std::vector<std::string>{"z", "a", "m"}));
+  EXPECT_EQ(j["z"].get<int64_t>(), 1);
+  EXPECT_DOUBLE_EQ(j["a"][1].get<double>(), 2.5);
+  EXPECT_EQ(j["a"][2].get<std::string>(), "x");
+  EXPECT_TRUE(j["m"]["k"].is_null());
+  EXPECT_TRUE(j["m"]["t"].get<bool>());
+  const std::string text = DumpJson(j);
+  EXPECT_EQ(DumpJson(ParseJson(text, "again")), text);
+  // Integers stay integers; doubles keep every digit.
+  const Json numbers = ParseJson("[9007199254740993, 0.30000000000000004]", "n");
+  EXPECT_EQ(numbers[0].get<int64_t>(), 9007199254740993);
+  EXPECT_EQ(numbers[1].get<double>(), 0.1 + 0.2);
+  EXPECT_EQ(DumpJson(numbers), "[\n  9007199254740993,\n  0.30000000000000004\n]\n");
+}
+
+TEST(Json, ParseErrorsNameTheSourceLineAndColumn) {
+  try {
+    ParseJson("{\n  \"a\": }", "summary.json");
+    FAIL() << "no error";
+  } catch (const std::invalid_argument& e) {
+    const std::string what = e.what();
+    EXPECT_EQ(what.rfind("summary.json: not JSON (parse error at line 2, column 8: ", 0), 0u)
+        << what;
+  }
+  EXPECT_THROW(ParseJson("", "empty.json"), std::invalid_argument);
+  EXPECT_THROW(ParseJson("{\"a\": 1} trailing", "t.json"), std::invalid_argument);
+  EXPECT_THROW(ReadJsonFile("/nonexistent/summary.json"), std::runtime_error);
 }
 
 TEST(Json, AtomicWriteReplacesWholeFile) {

@@ -80,23 +80,6 @@ TEST(Params, WrongTypeReadIsALogicError) {
   EXPECT_THROW(p.Int("nope"), std::logic_error);
 }
 
-TEST(Spec, ParsesNameAndValues) {
-  const Spec s = ParseSpec("shaping(link=tethered, trace = ATT-LTE-driving.down)", "env spec");
-  EXPECT_EQ(s.name, "shaping");
-  ASSERT_EQ(s.values.size(), 2u);
-  EXPECT_EQ(s.values.at("link").text, "tethered");
-  EXPECT_EQ(s.values.at("trace").text, "ATT-LTE-driving.down");
-  EXPECT_EQ(ParseSpec("CartPole-v1", "env spec").name, "CartPole-v1");
-  EXPECT_TRUE(ParseSpec("CartPole-v1()", "env spec").values.empty());
-}
-
-TEST(Spec, MalformedSpecsAreErrors) {
-  EXPECT_THROW(ParseSpec("a(b=1", "env spec"), std::invalid_argument);
-  EXPECT_THROW(ParseSpec("a(b)", "env spec"), std::invalid_argument);
-  EXPECT_THROW(ParseSpec("a(b=1,b=2)", "env spec"), std::invalid_argument);
-  EXPECT_THROW(ParseSpec("(b=1)", "env spec"), std::invalid_argument);
-}
-
 TEST(Registry, UnknownNameListsKnownNames) {
   Registry<int> r("widget");
   r.Add({"beta", "b", {}, 2});

@@ -103,6 +103,27 @@ TEST(Dataset, BadInputLeavesNoFileBehind) {
   EXPECT_FALSE(fs::exists(out + ".tmp"));
 }
 
+TEST(Dataset, HugeSpansAndNonTextTracesAreRefused) {
+  const std::string out = Temp("never2.h5");
+  fs::remove(out);
+  RecordOptions o;
+  o.scenario = "tethered(backend=fluid)";
+  o.duration_s = 1e300;
+  EXPECT_EQ(ErrorOf([&] { GenerateDataset(o, out); }),
+            "dataset --duration = 1e+300 s: longer than the limit of 10 years (3.15576e+08 s)");
+  o.duration_s = 3600;
+  o.interval_s = 1e-9;
+  EXPECT_NE(ErrorOf([&] { GenerateDataset(o, out); }).find("dataset --interval = 1e-09 s"),
+            std::string::npos);
+  const std::string h5 = Temp("a_dataset.h5");
+  WriteMetrics(h5, core::MetricsLog(), Attributes());
+  EXPECT_EQ(ErrorOf([&] { ImportTraces({h5}, "mahimahi", 1, 0, out); }),
+            h5 + ": not a text trace (an HDF5 file)");
+  EXPECT_EQ(ErrorOf([&] { ImportTraces({::testing::TempDir()}, "mahimahi", 1, 0, out); }),
+            ::testing::TempDir() + ": cannot read trace file (not a regular file)");
+  EXPECT_FALSE(fs::exists(out));
+}
+
 TEST(Dataset, OtherFilesAreRefusedWithTheirKind) {
   const std::string metrics = Temp("metrics_like.h5");
   WriteMetrics(metrics, core::MetricsLog(), Attributes());

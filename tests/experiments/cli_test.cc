@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -115,3 +116,186 @@ TEST(Cli, SimulatePrintsSamplesAndRefusesBadScenarios) {
   EXPECT_EQ(Lines(bad.text), 1);
   EXPECT_NE(bad.text.find("'ftp'"), std::string::npos) << bad.text;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Bad input: one line naming the file, key or option and the value, a non-zero exit, and no
+// output left behind.
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// A fresh, empty folder for one test.
+std::string FreshDir(const std::string& name) {
+  const std::string dir = ::testing::TempDir() + "/cli_" + name;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+bool IsEmptyDir(const std::string& dir) { return fs::is_empty(dir); }
+
+TEST(CliBadInput, DirectoryOrEmptyConfigIsRefused) {
+  const std::string dir = FreshDir("config_kinds");
+  Output o = RunCli("run " + dir + " --set experiment.output=" + dir);
+  EXPECT_EQ(o.code, 2);
+  EXPECT_EQ(o.text, "linklab: error: config file '" + dir + "' is a directory, not an INI file\n");
+  const std::string empty = dir + "/empty.ini";
+  std::ofstream(empty) << "# nothing but a comment\n\n";
+  o = RunCli("run " + empty + " --set experiment.output=" + dir);
+  EXPECT_EQ(o.code, 2);
+  EXPECT_EQ(o.text, "linklab: error: config file '" + empty +
+                        "' sets no key (run without CONFIG for the built-in defaults)\n");
+  fs::remove(empty);
+  EXPECT_TRUE(IsEmptyDir(dir));
+}
+
+TEST(CliBadInput, ByteOrderMarkIsAcceptedAndBinaryIsShownEscaped) {
+  const std::string dir = FreshDir("config_bytes");
+  const std::string bom = dir + "/bom.ini";
+  std::ofstream(bom)
+      << "\xEF\xBB\xBF[experiment]\nname = bom\noutput = " << dir
+      << "/out\n[train]\ntotal_steps = 200\nprogress = false\n[eval]\nepisodes = 0\n";
+  Output o = RunCli("run " + bom);
+  EXPECT_EQ(o.code, 0) << o.text;
+  EXPECT_TRUE(fs::exists(dir + "/out/bom"));
+
+  const std::string garbage = dir + "/garbage.ini";
+  std::string bytes = "\x89\x01\x02\xff\xfe";
+  for (int i = 0; i < 200; ++i) bytes += static_cast<char>(0x80 + i % 64);
+  std::ofstream(garbage, std::ios::binary) << bytes << "\n";
+  o = RunCli("run " + garbage + " --set experiment.output=" + dir + "/out2");
+  EXPECT_EQ(o.code, 2);
+  EXPECT_EQ(Lines(o.text), 1);
+  EXPECT_EQ(o.text.rfind("linklab: error: " + garbage + ":1: '\\x89\\x01\\x02\\xff\\xfe", 0), 0u)
+      << o.text;
+  EXPECT_NE(o.text.find("...' is not 'key = value'"), std::string::npos) << o.text;
+  EXPECT_LT(o.text.size(), 200u) << o.text;
+
+  const std::string binary = dir + "/nul.ini";
+  std::ofstream(binary, std::ios::binary) << std::string("[train]\0\0\x7f", 10);
+  o = RunCli("run " + binary + " --set experiment.output=" + dir + "/out2");
+  EXPECT_EQ(o.code, 2);
+  EXPECT_EQ(o.text, "linklab: error: config file '" + binary +
+                        "' is not a text file (a NUL byte at offset 7)\n");
+  EXPECT_FALSE(fs::exists(dir + "/out2"));
+}
+
+TEST(CliBadInput, DurationsIntervalsAndStepCountsAreBounded) {
+  const std::string dir = FreshDir("bounds");
+  Output o = RunCli("simulate tethered --duration 1e300");
+  EXPECT_EQ(o.code, 2);
+  EXPECT_EQ(o.text,
+            "linklab: error: simulate --duration = 1e+300 s: longer than the limit of 10 years "
+            "(3.15576e+08 s)\n");
+  o = RunCli("simulate tethered --duration 10 --interval 1e-9");
+  EXPECT_EQ(o.code, 2);
+  EXPECT_EQ(o.text,
+            "linklab: error: simulate --interval = 1e-09 s: 1e+10 intervals over 10 s, more than "
+            "the limit of 1e+08; use a longer interval or a shorter duration\n");
+  const std::string out = dir + "/never.h5";
+  o = RunCli("dataset generate --scenario 'tethered(backend=fluid)' --duration 1e300s -o " + out);
+  EXPECT_EQ(o.code, 2);
+  EXPECT_EQ(o.text,
+            "linklab: error: dataset --duration = 1e+300 s: longer than the limit of 10 years "
+            "(3.15576e+08 s)\n");
+  o = RunCli(
+      "dataset generate --scenario 'tethered(backend=fluid)' --duration 1h --interval "
+      "1e-9s -o " +
+      out);
+  EXPECT_EQ(o.code, 2);
+  EXPECT_NE(o.text.find("dataset --interval = 1e-09 s: 3.6e+12 intervals"), std::string::npos)
+      << o.text;
+  o = RunCli("run --set train.total_steps=9223372036854775000 --set experiment.output=" + dir);
+  EXPECT_EQ(o.code, 2);
+  EXPECT_EQ(o.text,
+            "linklab: error: --set train.total_steps=9223372036854775000: [train] total_steps = "
+            "'9223372036854775000': out of range [1, 1000000000000]\n");
+  o = RunCli("bench envs --seconds 1e300");
+  EXPECT_EQ(o.code, 2);
+  EXPECT_EQ(Lines(o.text), 1);
+  EXPECT_TRUE(IsEmptyDir(dir));
+}
+
+TEST(CliBadInput, BenchOnlyMatchingNoCaseIsAnError) {
+  const std::string dir = FreshDir("bench_only");
+  const Output o = RunCli("bench sim --only nosuchcase --json " + dir + "/report.json");
+  EXPECT_EQ(o.code, 2);
+  EXPECT_EQ(o.text.rfind("linklab: error: bench sim --only = 'nosuchcase': no case matches; "
+                         "cases: datacenter, internet, tethered, fluid, calibration,",
+                         0),
+            0u)
+      << o.text;
+  EXPECT_EQ(Lines(o.text), 1);
+  EXPECT_TRUE(IsEmptyDir(dir));
+}
+
+TEST(CliBadInput, AgentBuffersBeyondThisMachineAreRefusedBeforeTheRunFolder) {
+  const std::string dir = FreshDir("memory");
+  // Sizes far beyond any machine's memory (tens of TB and more).
+  const struct {
+    const char* sets;
+    const char* message;
+  } cases[] = {
+      {"--set agent.algo=ppo --set agent.num_steps=1e12",
+       "[agent] num_steps = 1000000000000: the rollout (num_envs = 1) needs 80 TB"},
+      {"--set agent.algo=dqn --set agent.buffer_size=1e12",
+       "[agent] buffer_size = 1000000000000: the replay buffer needs 48 TB"},
+      {"--set agent.algo=dqn --set agent.batch_size=1e12",
+       "[agent] batch_size = 1000000000000: one batch needs"},
+  };
+  for (const auto& c : cases) {
+    const Output o = RunCli(std::string("run ") + c.sets + " --set experiment.output=" + dir);
+    EXPECT_EQ(o.code, 2) << c.sets;
+    EXPECT_EQ(Lines(o.text), 1) << o.text;
+    EXPECT_EQ(o.text.rfind(std::string("linklab: error: ") + c.message, 0), 0u) << o.text;
+    EXPECT_NE(o.text.find(", this machine has "), std::string::npos) << o.text;
+  }
+  EXPECT_TRUE(IsEmptyDir(dir));
+}
+
+TEST(CliBadInput, TruncatedCheckpointFilesAreNamed) {
+  const std::string dir = FreshDir("truncated");
+  Output o = RunCli(
+      "run --set agent.algo=ppo --set train.total_steps=1024 --set "
+      "train.progress=false --set eval.episodes=0 --set experiment.output=" +
+      dir);
+  ASSERT_EQ(o.code, 0) << o.text;
+  std::string checkpoint;
+  for (const auto& run : fs::directory_iterator(dir + "/experiment")) {
+    checkpoint = run.path().string() + "/checkpoints/step_1024";
+  }
+  ASSERT_TRUE(fs::exists(checkpoint + "/trainer_state.bin")) << checkpoint;
+  for (const char* file : {"ppo_optimizer.pt", "ppo_params.pt", "env_state.bin"}) {
+    const std::string copy = dir + "/copy";
+    fs::remove_all(copy);
+    fs::copy(checkpoint, copy);
+    fs::resize_file(copy + "/" + file, 10);
+    o = RunCli("run --resume " + copy);
+    EXPECT_EQ(o.code, 1) << file;
+    EXPECT_EQ(Lines(o.text), 1) << o.text;
+    EXPECT_NE(o.text.find(copy + "/" + file), std::string::npos) << o.text;
+  }
+}
+
+TEST(CliBadInput, TracesThatAreFoldersOrHdf5FilesAreNamedSo) {
+  const std::string dir = FreshDir("traces");
+  Output o = RunCli("simulate 'tethered(capacity=trace,trace=" + dir + ")'");
+  EXPECT_EQ(o.code, 2);
+  EXPECT_EQ(o.text, "linklab: error: trace '" + dir + "' is a directory, not a trace file\n");
+  o = RunCli("simulate 'tethered(capacity=trace,trace=" + dir + "/missing.down)'");
+  EXPECT_EQ(o.code, 2);
+  EXPECT_EQ(o.text, "linklab: error: trace '" + dir + "/missing.down' not found\n");
+  const std::string h5 = dir + "/data.h5";
+  o = RunCli(
+      "dataset generate --scenario 'tethered(backend=fluid)' --duration 2m --interval 60s "
+      "-o " +
+      h5);
+  ASSERT_EQ(o.code, 0) << o.text;
+  o = RunCli("dataset import --format mahimahi " + h5 + " --interval 1s -o " + dir + "/out.h5");
+  EXPECT_EQ(o.code, 2);
+  EXPECT_EQ(o.text, "linklab: error: " + h5 + ": not a text trace (an HDF5 file)\n");
+  EXPECT_FALSE(fs::exists(dir + "/out.h5"));
+}
+
+}  // namespace

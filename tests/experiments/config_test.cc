@@ -29,6 +29,24 @@ TEST(Ini, ParsesSectionsCommentsAndLines) {
   EXPECT_EQ(entries[1].line, 7);
 }
 
+TEST(Ini, ByteOrderMarkIsNotPartOfTheFirstLine) {
+  const auto entries = ParseIni("\xEF\xBB\xBF[experiment]\nname = bom\n", "x.ini");
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0].section, "experiment");
+  EXPECT_EQ(entries[0].line, 2);
+  // Elsewhere the same bytes are text, shown as they are.
+  EXPECT_EQ(ErrorOf([] { ParseIni("[experiment]\n\xEF\xBB\xBFname\n", "x.ini"); }),
+            "x.ini:2: '\xEF\xBB\xBFname' is not 'key = value'");
+}
+
+TEST(Ini, BinaryBytesInErrorsAreEscapedAndShortened) {
+  EXPECT_EQ(ErrorOf([] { ParseIni("[train]\n\x01\x02\xff\n", "x.ini"); }),
+            "x.ini:2: '\\x01\\x02\\xff' is not 'key = value'");
+  const std::string long_line(500, 'z');
+  EXPECT_EQ(ErrorOf([&] { ParseIni("[train]\n" + long_line + "\n", "x.ini"); }),
+            "x.ini:2: '" + std::string(60, 'z') + "...' is not 'key = value'");
+}
+
 TEST(Ini, MalformedFilesNameTheLine) {
   EXPECT_EQ(ErrorOf([] { ParseIni("[experiment]\nname\n", "x.ini"); }),
             "x.ini:2: 'name' is not 'key = value'");
@@ -64,8 +82,9 @@ TEST(ExperimentConfig, OverridesWinAndAreNamedInErrors) {
   EXPECT_EQ(c.seed(), 9u);
   EXPECT_EQ(c.env.Int("num_envs"), 4);
   EXPECT_EQ(c.train.Int("total_steps"), 10);
-  EXPECT_EQ(ErrorOf([&] { LoadExperiment(path, {"train.total_steps=-1"}); }),
-            "--set train.total_steps=-1: [train] total_steps = '-1': out of range [1, inf]");
+  EXPECT_EQ(
+      ErrorOf([&] { LoadExperiment(path, {"train.total_steps=-1"}); }),
+      "--set train.total_steps=-1: [train] total_steps = '-1': out of range [1, 1000000000000]");
   EXPECT_EQ(ErrorOf([&] { LoadExperiment(path, {"trainer.x=1"}); }).substr(0, 44),
             "--set trainer.x=1: unknown section [trainer]");
   EXPECT_NE(ErrorOf([&] { LoadExperiment(path, {"novalue"}); }), "");

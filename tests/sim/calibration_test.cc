@@ -8,6 +8,7 @@
 #include <cmath>
 #include <fstream>
 
+#include "core/registry.h"
 #include "core/rng.h"
 #include "sim/scenario.h"
 
@@ -19,7 +20,7 @@ struct Figures {
 };
 
 Figures Run(const std::string& spec, const std::string& backend) {
-  auto s = MakeScenario(spec.substr(0, spec.size() - 1) + ",backend=" + backend + ")");
+  auto s = MakeScenario(core::Spec::Parse(spec, "scenario spec").Set("backend", backend).Text());
   s->Start(1);
   for (const LinkSample& x : s->Advance(60.0)) {
     if (x.link == "down" && x.app_class == "all") {
@@ -42,7 +43,7 @@ TEST(Calibration, TetheredConstantCapacityBulk) {
 }
 
 TEST(Calibration, TetheredMarkovCapacityBulkAndVideo) {
-  ExpectCalibrated("tethered(capacity=markov,workload=bulk+video)");
+  ExpectCalibrated("tethered(capacity=markov,workload=[bulk,video])");
 }
 
 TEST(Calibration, TetheredMahimahiTrace) {
@@ -57,7 +58,11 @@ TEST(Calibration, TetheredMahimahiTrace) {
       for (int k = 0; k < per_500ms; ++k) f << block * 500 + 1 + k * 500 / per_500ms << "\n";
     }
   }
-  ExpectCalibrated("tethered(capacity=trace,trace=" + path + ",workload=bulk)");
+  ExpectCalibrated(core::Spec("tethered", "scenario spec")
+                       .Set("capacity", "trace")
+                       .Set("trace", path)
+                       .Set("workload", "bulk")
+                       .Text());
 }
 
 TEST(Calibration, InternetWithCrossTraffic) {
@@ -68,11 +73,11 @@ TEST(Calibration, InternetWithCrossTraffic) {
 TEST(Calibration, DatacenterIncastThroughputAndCompletions) {
   // Throughput at the incast receiver and completed transfers match; delays do not yet (the
   // README lists the divergence).
-  const std::string spec = "datacenter(link_gbps=1,rtt_ms=0.2";
+  const core::Spec spec = core::Spec::Parse("datacenter(link_gbps=1,rtt_ms=0.2)", "scenario spec");
   double mbps[2] = {0, 0}, flows[2] = {0, 0};
   const char* backends[2] = {"ns3", "fluid"};
   for (int b = 0; b < 2; ++b) {
-    auto s = MakeScenario(spec + ",backend=" + backends[b] + ")");
+    auto s = MakeScenario(core::Spec(spec).Set("backend", backends[b]).Text());
     s->Start(1);
     for (const LinkSample& x : s->Advance(1.0)) {
       if (x.link == "rx" && x.app_class == "all") {
