@@ -79,7 +79,8 @@ void RegisterBaselines(AgentRegistryType& registry) {
                 {},
                 [](const core::Params&, const AgentContext& c) {
                   return std::make_unique<RandomAgent>(c.action_space, c.seed);
-                }});
+                },
+                core::FixedTraits({/*snapshot=*/true, /*own_process=*/false, 0.05})});
   registry.Add({"fixed",
                 "the same action on every step (baseline); action is a comma-separated value list",
                 {core::StringParam("action", "0", "the action, e.g. '1' or '0.5,0.5'")},
@@ -95,7 +96,8 @@ void RegisterBaselines(AgentRegistryType& registry) {
                   }
                   return std::make_unique<FixedAgent>(std::move(action), c.observation_space,
                                                       c.action_space);
-                }});
+                },
+                core::FixedTraits({/*snapshot=*/true, /*own_process=*/false, 0.01})});
 }
 
 }  // namespace linklab::agents

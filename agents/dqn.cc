@@ -314,7 +314,10 @@ void RegisterDqn(AgentRegistryType& registry) {
            StringParam("activation", "relu", "hidden activation", {"relu", "tanh"}),
            IntParam("torch_threads", 1, "libtorch/BLAS threads", 1, 256),
        },
-       [](const Params& p, const AgentContext& c) { return std::make_unique<Dqn>(p, c); }});
+       [](const Params& p, const AgentContext& c) { return std::make_unique<Dqn>(p, c); },
+       // Save/Load round-trip exactly (replay buffer included); ~41 k env steps/s on
+       // CartPole-v1 (results/reference/bench/agents.json).
+       FixedTraits({/*snapshot=*/true, /*own_process=*/false, /*cost_us_per_step=*/25.0})});
 }
 
 }  // namespace linklab::agents

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <functional>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -54,6 +55,27 @@ class Spec {
   std::string source_;  // the text parsed, for messages; cleared by Set
 };
 
+// What callers need to know about an entry before they make it (vector envs, benchmarks,
+// checkpoints, conformance suites read these).
+struct EntryTraits {
+  // The made object's state saves and restores exactly (Env::SaveState / LoadState), so a
+  // checkpoint of a run on it can resume.
+  bool snapshot = false;
+  // It needs a process of its own (ns-3 allows one simulation per process): vector envs run
+  // copies of it in worker processes.
+  bool own_process = false;
+  // Rough wall microseconds per step on these machines (an env: one Step; a scenario: one
+  // simulated second; an agent: one env step of training, updates included); 0: unknown.
+  double cost_us_per_step = 0.0;
+};
+// Traits of an entry for its resolved parameters (a scenario on backend=ns3 needs its own
+// process, on backend=fluid it does not).
+using TraitsFn = std::function<EntryTraits(const Params&)>;
+// Traits that do not depend on the parameters.
+inline TraitsFn FixedTraits(EntryTraits traits) {
+  return [traits](const Params&) { return traits; };
+}
+
 template <typename Factory>
 class Registry {
  public:
@@ -62,6 +84,12 @@ class Registry {
     std::string description;  // one line
     std::vector<ParamSpec> params;
     Factory make;
+    TraitsFn traits = {};  // empty: not filled in (Traits() then answers the conservative defaults)
+
+    // The traits for resolved `params`.
+    EntryTraits Traits(const Params& params) const {
+      return traits ? traits(params) : EntryTraits{};
+    }
   };
 
   // `kind` names the entries in messages ("env", "agent").

@@ -1,5 +1,6 @@
 #include "envs/registry.h"
 
+#include <iostream>
 #include <stdexcept>
 
 namespace linklab::envs {
@@ -14,7 +15,9 @@ EnvRegistryType& EnvRegistry() {
 }
 
 void RegisterEnv(EnvRegistryType& registry, std::string name, std::string description,
-                 std::vector<core::ParamSpec> params, int64_t max_episode_steps, EnvMaker make) {
+                 std::vector<core::ParamSpec> params, int64_t max_episode_steps, EnvMaker make,
+                 core::TraitsFn traits) {
+  if (!traits) throw std::logic_error("env '" + name + "' registered without traits");
   for (const auto& reserved : VectorOptionSpecs()) {
     for (const auto& p : params) {
       if (p.name == reserved.name || p.name == "id") {
@@ -24,13 +27,18 @@ void RegisterEnv(EnvRegistryType& registry, std::string name, std::string descri
   }
   params.push_back(core::IntParam("max_episode_steps", max_episode_steps,
                                   "time limit in steps (truncation); 0 for none", 0));
-  registry.Add({std::move(name), std::move(description), std::move(params), std::move(make)});
+  registry.Add({std::move(name), std::move(description), std::move(params), std::move(make),
+                std::move(traits)});
 }
 
 core::Params ResolveEnvParams(const std::string& name, const core::RawValues& values,
                               const std::string& context) {
   const auto& entry = EnvRegistry().Find(name);
   return core::Params::Resolve(entry.params, values, context);
+}
+
+core::EntryTraits EnvTraits(const std::string& name, const core::Params& params) {
+  return EnvRegistry().Find(name).Traits(params);
 }
 
 std::unique_ptr<Env> MakeEnv(const std::string& name, const core::Params& params) {
@@ -75,13 +83,29 @@ VectorOptions VectorOptionsFrom(const core::Params& p) {
   return o;
 }
 
+std::string EffectiveVectorMode(const std::string& name, const core::Params& params,
+                                const VectorOptions& options, std::string* note) {
+  if (note) note->clear();
+  if (options.mode != "sync" || options.num_envs <= 1) return options.mode;
+  if (!EnvTraits(name, params).own_process) return options.mode;
+  if (note) {
+    *note = "env " + name + " needs a process of its own (one simulation per process): " +
+            "vectorization = sync with num_envs = " + std::to_string(options.num_envs) +
+            " runs as process";
+  }
+  return "process";
+}
+
 std::unique_ptr<VectorEnv> MakeVectorEnv(const std::string& name, const core::Params& params,
                                          const VectorOptions& options) {
   EnvFactory factory = [name, params] { return MakeEnv(name, params); };
+  std::string note;
+  const std::string mode = EffectiveVectorMode(name, params, options, &note);
+  if (!note.empty()) std::cerr << "linklab: " << note << "\n";
   std::unique_ptr<VectorEnv> env;
-  if (options.mode == "process") {
+  if (mode == "process") {
     env = std::make_unique<ProcessVectorEnv>(factory, options.num_envs);
-  } else if (options.mode == "sync") {
+  } else if (mode == "sync") {
     env = std::make_unique<SyncVectorEnv>(factory, options.num_envs);
   } else {
     throw std::invalid_argument("vectorization = '" + options.mode + "': must be sync or process");

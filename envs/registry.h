@@ -19,13 +19,17 @@ using EnvRegistryType = core::Registry<EnvMaker>;
 EnvRegistryType& EnvRegistry();
 
 // Registers an env. Its schema gets the common parameter max_episode_steps with the given
-// default (0: no time limit).
+// default (0: no time limit). `traits` say whether it snapshots, needs a process of its own
+// and roughly what a step costs (core/registry.h); every env must say.
 void RegisterEnv(EnvRegistryType& registry, std::string name, std::string description,
-                 std::vector<core::ParamSpec> params, int64_t max_episode_steps, EnvMaker make);
+                 std::vector<core::ParamSpec> params, int64_t max_episode_steps, EnvMaker make,
+                 core::TraitsFn traits);
 
 // Checks raw values against env `name`'s schema; `context` prefixes messages.
 core::Params ResolveEnvParams(const std::string& name, const core::RawValues& values,
                               const std::string& context);
+// The registry traits of env `name` with resolved params.
+core::EntryTraits EnvTraits(const std::string& name, const core::Params& params);
 // Env `name` built from resolved params, wrapped in TimeLimit (when max_episode_steps > 0)
 // and EpisodeStatistics.
 std::unique_ptr<Env> MakeEnv(const std::string& name, const core::Params& params);
@@ -44,9 +48,16 @@ struct VectorOptions {
 };
 std::vector<core::ParamSpec> VectorOptionSpecs();
 VectorOptions VectorOptionsFrom(const core::Params& params);
+// The mode MakeVectorEnv uses for env `name`: options.mode, except process for an own-process
+// env asked for with sync and num_envs > 1. `note`, when given, receives the reason for a
+// change (empty when there is none).
+std::string EffectiveVectorMode(const std::string& name, const core::Params& params,
+                                const VectorOptions& options, std::string* note = nullptr);
 
 // The vector env with the wrappers `options` ask for. Outermost wrapper first, so callers can
 // reach the normalisers: NormalizeObservation(ScaleReward(Sync|ProcessVectorEnv)).
+// An env whose traits say own_process, asked for with mode sync and num_envs > 1, runs as
+// process instead, with one line on stderr saying so (EffectiveVectorMode).
 std::unique_ptr<VectorEnv> MakeVectorEnv(const std::string& name, const core::Params& params,
                                          const VectorOptions& options);
 

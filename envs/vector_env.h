@@ -101,9 +101,10 @@ class SyncVectorEnv : public BatchedVectorEnv {
   std::vector<std::unique_ptr<Env>> envs_;
 };
 
-// One worker process per sub-env (fork), commands over a socket pair. The factory runs in the
-// worker, after the fork; errors inside a worker come back as the same exception type with
-// the sub-env index; a worker that dies is reported with its exit status.
+// One worker process per sub-env (fork), commands over a socket pair (protocol in
+// process_vector_env.cc). The factory runs in the worker, after the fork; errors inside a
+// worker come back as the same exception type with the sub-env index; a worker that dies is
+// reported with its exit status.
 class ProcessVectorEnv : public BatchedVectorEnv {
  public:
   ProcessVectorEnv(const EnvFactory& factory, int num_envs);
@@ -121,11 +122,16 @@ class ProcessVectorEnv : public BatchedVectorEnv {
     int fd = -1;
   };
   [[noreturn]] void WorkerDied(int i) const;
-  // Sends `request` to worker i and returns the bytes of its 'D' reply.
-  std::string Exchange(int i, const std::string& request) const;
+  // Sends one message to worker i (a dead worker is reported).
+  void Send(int i, const core::ByteWriter& msg) const;
+  // Receives worker i's next reply, positioned after its tag, which must be `expected`; an
+  // 'E' reply is thrown as its exception type with the sub-env index.
+  core::ByteReader Receive(int i, char expected) const;
   void Shutdown();                       // asks every worker to quit and reaps it
   mutable std::vector<Worker> workers_;  // a dead worker is reaped even in const calls
 };
+
+// Normalisers (envs/normalize.cc).
 
 // Running mean and variance of a stream of vectors (parallel Welford merge).
 class RunningMeanStd {

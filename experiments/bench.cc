@@ -1,5 +1,6 @@
 #include "experiments/bench.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <iostream>
@@ -34,15 +35,26 @@ std::vector<envs::Array> ActionPool(const envs::Space& space, int count, uint64_
   return pool;
 }
 
+// Steps between clock reads: about a twentieth of the time budget at the env's registered cost
+// per step (cost_us_per_step, plus `overhead_us` per step), from 1 to 1024, so that an
+// expensive env (ns-3) keeps its budget and a cheap one is not dominated by clock reads.
+int64_t ChunkSteps(double cost_us, double overhead_us, double seconds) {
+  const double per_step_us = std::max(cost_us + overhead_us, 1e-3);
+  return std::clamp<int64_t>(static_cast<int64_t>(seconds * 1e6 / 20.0 / per_step_us), 1, 1024);
+}
+
 core::Json BenchSingle(const std::string& name, double seconds) {
-  auto env = envs::MakeEnv(name);
+  const core::Params params = envs::ResolveEnvParams(name, {}, "env " + name);
+  const double cost_us = envs::EnvTraits(name, params).cost_us_per_step;
+  const int64_t chunk = ChunkSteps(cost_us, 0.0, seconds);
+  auto env = envs::MakeEnv(name, params);
   const auto pool = ActionPool(env->action_space(), 4096, 7);
   env->Reset(0);
   int64_t steps = 0, episodes = 0;
   const auto t0 = Clock::now();
   double elapsed = 0.0;
   while (elapsed < seconds) {
-    for (int k = 0; k < 1024; ++k) {
+    for (int64_t k = 0; k < chunk; ++k) {
       const envs::StepResult r = env->Step(pool[steps & 4095]);
       ++steps;
       if (r.done()) {
@@ -60,6 +72,7 @@ core::Json BenchSingle(const std::string& name, double seconds) {
   j["episodes"] = episodes;
   j["seconds"] = elapsed;
   j["steps_per_second"] = steps / elapsed;
+  j["trait_cost_us_per_step"] = cost_us;
   return j;
 }
 
@@ -69,6 +82,13 @@ core::Json BenchVector(const std::string& name, const std::string& mode, int num
   opts.num_envs = num_envs;
   opts.mode = mode;
   const core::Params params = envs::ResolveEnvParams(name, {}, "env " + name);
+  const double cost_us = envs::EnvTraits(name, params).cost_us_per_step;
+  // A vector step costs every sub-env's step in sync mode, about one sub-env's step and a
+  // socket round trip (~30 us here) with workers.
+  const int64_t reps =
+      std::max<int64_t>(1, ChunkSteps(mode == "sync" ? cost_us * num_envs : cost_us,
+                                      mode == "sync" ? 0.0 : 30.0, seconds) /
+                               16);
   auto env = envs::MakeVectorEnv(name, params, opts);
   const auto pool = ActionPool(env->single_action_space(), 4096, 7);
   envs::Array actions;
@@ -77,7 +97,7 @@ core::Json BenchVector(const std::string& name, const std::string& mode, int num
   const auto t0 = Clock::now();
   double elapsed = 0.0;
   while (elapsed < seconds) {
-    for (int rep = 0; rep < 64; ++rep) {
+    for (int64_t rep = 0; rep < reps; ++rep) {
       actions.clear();
       for (int i = 0; i < num_envs; ++i) {
         const auto& a = pool[(k++) & 4095];
@@ -95,6 +115,7 @@ core::Json BenchVector(const std::string& name, const std::string& mode, int num
   j["steps"] = steps;
   j["seconds"] = elapsed;
   j["steps_per_second"] = steps / elapsed;
+  j["trait_cost_us_per_step"] = cost_us;
   return j;
 }
 
@@ -139,8 +160,15 @@ core::Json BenchEnvs(const BenchOptions& options) {
   for (const auto& name : envs::EnvRegistry().Names()) {
     if (!filter.Want(name)) continue;
     std::cerr << "bench envs: " << name << "\n";
+    const core::Params params = envs::ResolveEnvParams(name, {}, "env " + name);
     results.push_back(BenchSingle(name, options.seconds));
-    results.push_back(BenchVector(name, "sync", 8, options.seconds));
+    // An env that needs its own process cannot run 8 copies in one (MakeVectorEnv would make
+    // them workers, which the process case measures).
+    if (!envs::EnvTraits(name, params).own_process) {
+      results.push_back(BenchVector(name, "sync", 8, options.seconds));
+    } else {
+      std::cerr << "bench envs: " << name << ": no sync case (needs a process of its own)\n";
+    }
     results.push_back(BenchVector(name, "process", 2, options.seconds));
   }
   filter.CheckAny();
@@ -151,7 +179,9 @@ core::Json BenchEnvs(const BenchOptions& options) {
   report["reference"] = std::move(ref);
   report["notes"] =
       "actions are pre-sampled; single mode resets on episode end; vector modes use "
-      "next-step autoreset. Env steps are summed over sub-envs.";
+      "next-step autoreset. Env steps are summed over sub-envs. Clock reads are spaced by the "
+      "env's registered cost per step (trait_cost_us_per_step); envs that need a process of "
+      "their own have no sync case.";
   return report;
 }
 

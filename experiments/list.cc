@@ -14,12 +14,27 @@ namespace linklab::experiments {
 
 namespace {
 
+// "snapshot: yes, own process: no, ~0.06 us/step (defaults)" for an entry with its default
+// parameters (traits that depend on parameters can differ for others, e.g. backend=fluid).
+template <typename Entry>
+std::string TraitsLine(const Entry& e, const std::string& cost_unit) {
+  if (!e.traits) return "traits not given";
+  const core::EntryTraits t = e.Traits(core::Params::Resolve(e.params, {}, e.name));
+  std::string line = std::string("snapshot: ") + (t.snapshot ? "yes" : "no") +
+                     ", own process: " + (t.own_process ? "yes" : "no");
+  if (t.cost_us_per_step > 0)
+    line += ", ~" + core::FormatDouble(t.cost_us_per_step) + " " + cost_unit;
+  return line + " (defaults)";
+}
+
 template <typename Registry>
-void ListOne(std::ostringstream& out, const std::string& title, const Registry& registry) {
+void ListOne(std::ostringstream& out, const std::string& title, const Registry& registry,
+             const std::string& cost_unit) {
   out << title << "\n";
   if (registry.Entries().empty()) out << "  (none registered)\n";
   for (const auto* e : registry.Entries()) {
     out << "  " << e->name << "\n      " << e->description << "\n";
+    out << "      " << TraitsLine(*e, cost_unit) << "\n";
     for (const auto& p : e->params) {
       std::string line = "      - " + p.name + " (" + core::ParamTypeName(p.type) + ", default " +
                          (p.default_text.empty() ? "''" : p.default_text);
@@ -39,11 +54,15 @@ struct Listing {
 
 const std::vector<Listing>& Listings() {
   static const std::vector<Listing> listings = {
-      {"envs", [](std::ostringstream& o) { ListOne(o, "envs", envs::EnvRegistry()); }},
-      {"agents", [](std::ostringstream& o) { ListOne(o, "agents", agents::AgentRegistry()); }},
-      {"models", [](std::ostringstream& o) { ListOne(o, "models", models::ModelRegistry()); }},
+      {"envs", [](std::ostringstream& o) { ListOne(o, "envs", envs::EnvRegistry(), "us/step"); }},
+      {"agents",
+       [](std::ostringstream& o) { ListOne(o, "agents", agents::AgentRegistry(), "us/env step"); }},
+      {"models",
+       [](std::ostringstream& o) { ListOne(o, "models", models::ModelRegistry(), "us/step"); }},
       {"scenarios",
-       [](std::ostringstream& o) { ListOne(o, "scenarios", sim::ScenarioRegistry()); }},
+       [](std::ostringstream& o) {
+         ListOne(o, "scenarios", sim::ScenarioRegistry(), "us/simulated s");
+       }},
   };
   return listings;
 }

@@ -102,11 +102,15 @@ void WriteCheckpoint(Session& s, const agents::TrainState& state) {
   fs::create_directories(tmp);
   s.agent->Save(tmp);
   WritePolicyArtefact(s, tmp, state.step);
-  try {
+  // The env's registry traits say whether it snapshots. When it does not, the run goes on and
+  // this checkpoint keeps the model, but says it cannot resume the run exactly.
+  if (envs::EnvTraits(s.config.env_id(), s.config.env_params).snapshot) {
     core::WriteFileAtomic(tmp + "/env_state.bin", s.env->SaveState());
-  } catch (const std::runtime_error& e) {
-    // The run goes on; this checkpoint keeps the model but cannot resume the run exactly.
-    core::WriteFileAtomic(tmp + "/env_state.unavailable", std::string(e.what()) + "\n");
+  } else {
+    core::WriteFileAtomic(tmp + "/env_state.unavailable",
+                          "env " + s.config.env_id() +
+                              " cannot be snapshotted (its registry traits say so), so a run on "
+                              "it cannot resume exactly\n");
   }
   core::WriteFileAtomic(tmp + "/trainer_state.bin", state.Save());
   core::WriteFileAtomic(tmp + "/config.ini", s.config.ToIni());
@@ -153,6 +157,9 @@ RunResult Execute(Session& s, const agents::TrainState* resume) {
   if (eval_episodes > 0) {
     envs::VectorOptions eopts = envs::VectorOptionsFrom(config.env);
     eopts.num_envs = static_cast<int>(config.eval.Int("num_envs"));
+    // An env that needs a process of its own is evaluated in workers: the training env may
+    // hold this process's one simulation.
+    if (envs::EnvTraits(config.env_id(), config.env_params).own_process) eopts.mode = "process";
     auto eval_env = envs::MakeVectorEnv(config.env_id(), config.env_params, eopts);
     // Evaluation uses the training statistics, frozen.
     if (auto* n = envs::FindObsNormalizer(*eval_env)) {

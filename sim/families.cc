@@ -270,24 +270,48 @@ std::unique_ptr<Scenario> MakeInternet(const core::Params& p) {
   return MakeAccess(p, {o, fn, {}});
 }
 
+// Scenarios cannot be snapshotted (Scenario has no state save: neither ns-3 nor the fluid
+// backend keeps one). ns-3 allows one simulation per process; the fluid backend is plain C++
+// state. Costs are wall microseconds per simulated second with the family's defaults, measured
+// on these machines (`linklab bench sim`; fluid: `linklab simulate` over 20 minutes); the
+// access-path fluid models step every fluid_dt_ms, the datacenter's at most an eighth of its
+// RTT, so its cost hardly depends on fluid_dt_ms.
+core::TraitsFn ScenarioTraits(double ns3_us, double fluid_us, bool fluid_steps_with_dt) {
+  return [=](const core::Params& p) {
+    core::EntryTraits t;
+    t.snapshot = false;
+    if (p.String("backend") == "fluid") {
+      t.own_process = false;
+      t.cost_us_per_step =
+          fluid_steps_with_dt ? fluid_us * 20.0 / p.Double("fluid_dt_ms") : fluid_us;
+    } else {
+      t.own_process = true;
+      t.cost_us_per_step = ns3_us;
+    }
+    return t;
+  };
+}
+
 }  // namespace
 
 void RegisterScenarioFamilies(ScenarioRegistryType& registry) {
   registry.Add({"tethered",
                 "laptop behind a phone on a cellular link: tether hop, trace-driven or "
                 "synthetic cellular capacity, deep per-user buffers",
-                TetheredSpecs(), MakeTethered});
+                TetheredSpecs(), MakeTethered, ScenarioTraits(14e3, 35.0, true)});
   registry.Add({"internet",
                 "wide-area path: diurnal capacity, long RTT, random loss, on/off Pareto cross "
                 "traffic",
-                InternetSpecs(), MakeInternet});
+                InternetSpecs(), MakeInternet, ScenarioTraits(400e3, 45.0, true)});
   registry.Add({"datacenter",
                 "leaf-spine fabric (>= 2 racks) with ECMP, 1-10 Gbit/s links, incast and "
                 "shuffle workloads",
-                DatacenterSpecs(), [](const core::Params& p) -> std::unique_ptr<Scenario> {
+                DatacenterSpecs(),
+                [](const core::Params& p) -> std::unique_ptr<Scenario> {
                   if (p.String("backend") == "fluid") return MakeFluidDatacenter(p);
                   return MakeNs3Datacenter(p);
-                }});
+                },
+                ScenarioTraits(920e3, 9e3, false)});
 }
 
 }  // namespace linklab::sim

@@ -122,6 +122,82 @@ TEST_P(EnvConformance, StepContractErrors) {
   EXPECT_NO_THROW(env->Step(env->action_space().Sample(rng)));
 }
 
+TEST_P(EnvConformance, TraitsAreGiven) {
+  const auto& entry = EnvRegistry().Find(GetParam());
+  ASSERT_TRUE(entry.traits) << "registered without traits";
+  const core::EntryTraits t = EnvTraits(GetParam(), ResolveEnvParams(GetParam(), {}, "test"));
+  EXPECT_GT(t.cost_us_per_step, 0.0);
+}
+
+// The snapshot trait decides which checks run: an env claiming snapshots restores a state
+// saved mid-episode into a fresh env that then continues exactly like the original; an env
+// not claiming them refuses to save (so its checkpoints say they cannot resume).
+TEST_P(EnvConformance, SnapshotTraitIsTruthful) {
+  const bool snapshot = EnvTraits(GetParam(), ResolveEnvParams(GetParam(), {}, "test")).snapshot;
+  auto env = Make();
+  core::Rng rng(4);
+  env->Reset(21);
+  for (int i = 0; i < 7; ++i) {
+    if (env->Step(env->action_space().Sample(rng)).done()) env->Reset();
+  }
+  if (!snapshot) {
+    core::ByteWriter w;
+    EXPECT_THROW(env->SaveState(w), std::runtime_error);
+    return;
+  }
+  core::ByteWriter w;
+  ASSERT_NO_THROW(env->SaveState(w));
+  auto copy = Make();
+  core::ByteReader r(w.data(), "snapshot");
+  copy->LoadState(r);
+  EXPECT_NO_THROW(r.ExpectEnd());
+  // Same actions from here (episode ends and reset generators included) give the same trace.
+  const uint64_t action_seed = 9;
+  auto continue_from = [&](Env& e) {
+    core::Rng actions(action_seed);
+    std::vector<float> trace;
+    for (int i = 0; i < 1500; ++i) {
+      const StepResult s = e.Step(e.action_space().Sample(actions));
+      trace.insert(trace.end(), s.obs.begin(), s.obs.end());
+      trace.push_back(static_cast<float>(s.reward));
+      trace.push_back(s.terminated);
+      trace.push_back(s.truncated);
+      if (s.done()) {
+        const ResetResult rr = e.Reset();
+        trace.insert(trace.end(), rr.obs.begin(), rr.obs.end());
+      }
+    }
+    return trace;
+  };
+  EXPECT_EQ(continue_from(*copy), continue_from(*env));
+  // And through a vector env, as checkpoints save them.
+  VectorOptions opts;
+  opts.num_envs = 2;
+  const core::Params params = ResolveEnvParams(GetParam(), {}, "test");
+  auto a = MakeVectorEnv(GetParam(), params, opts);
+  auto b = MakeVectorEnv(GetParam(), params, opts);
+  a->Reset(5);
+  Array actions;
+  core::Rng vrng(6);
+  auto sample = [&] {
+    actions.clear();
+    for (int i = 0; i < 2; ++i) {
+      const Array x = a->single_action_space().Sample(vrng);
+      actions.insert(actions.end(), x.begin(), x.end());
+    }
+    return actions;
+  };
+  for (int i = 0; i < 30; ++i) a->Step(sample());
+  b->LoadState(a->SaveState());
+  for (int i = 0; i < 300; ++i) {
+    const Array act = sample();
+    const VectorStep x = a->Step(act);
+    const VectorStep& y = b->Step(act);
+    ASSERT_EQ(x.obs, y.obs) << "vector step " << i;
+    ASSERT_EQ(x.reward, y.reward) << "vector step " << i;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(AllRegistered, EnvConformance, ::testing::ValuesIn(EnvRegistry().Names()),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            std::string name;
