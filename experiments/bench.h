@@ -25,6 +25,14 @@ core::Json BenchAgents(const BenchOptions& options);
 // of one TCP flow over links from 1 Mbit/s to 10 Gbit/s.
 core::Json BenchSim(const BenchOptions& options);
 
+// The README's benchmark tables (markdown between marker comments), made from the reports
+// sim.json, envs.json and agents.json in `dir`.
+std::string BenchTables(const std::string& dir);
+// The marked tables block of a README's text; std::runtime_error when it has none.
+std::string ReadmeBenchBlock(const std::string& readme_text, const std::string& readme_path);
+// Replaces the README's tables block with BenchTables(dir).
+void WriteReadmeBenchTables(const std::string& readme_path, const std::string& dir);
+
 std::vector<std::string> BenchAreas();
 core::Json RunBench(const std::string& area, const BenchOptions& options);
 

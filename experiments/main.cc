@@ -37,6 +37,8 @@ commands:
                     every registered name with its parameters and defaults
   bench AREA [--json FILE] [--seconds S] [--only NAME]
                     measure speed; areas: envs, agents, sim
+  bench tables [--from DIR] [--readme README.md]
+                    the README's benchmark tables from the committed reports
   simulate SCENARIO [--duration S] [--interval S] [--seed N] [--all-fields]
                     run a scenario and print its LinkSamples (per link and class)
   dataset generate --scenario SPEC --duration 7d --interval 60s -o FILE.h5 [--seed N]
@@ -254,13 +256,27 @@ int CmdBench(const std::vector<std::string>& args) {
       "seconds", po::value<double>()->default_value(1.0), "measuring time per case")(
       "only", po::value<std::string>()->default_value(""), "only cases whose name contains this")(
       "steps", po::value<int64_t>()->default_value(0),
-      "agents: training steps per run (default: the reference configs' budgets)");
+      "agents: training steps per run (default: the reference configs' budgets)")(
+      "from", po::value<std::string>()->default_value("results/reference/bench"),
+      "tables: the folder of sim.json, envs.json and agents.json")(
+      "readme", po::value<std::string>(), "tables: rewrite this README's tables block");
   po::positional_options_description pos;
   pos.add("area", 1);
   po::variables_map vm;
   if (!Parse(args, desc, pos, vm, "bench AREA [--json FILE]")) return 0;
   if (!vm.count("area"))
-    throw std::invalid_argument("bench: missing AREA (areas: envs, agents, sim)");
+    throw std::invalid_argument("bench: missing AREA (areas: envs, agents, sim, or tables)");
+  if (vm["area"].as<std::string>() == "tables") {
+    const std::string from = vm["from"].as<std::string>();
+    if (vm.count("readme")) {
+      experiments::WriteReadmeBenchTables(vm["readme"].as<std::string>(), from);
+      std::cerr << "linklab: bench tables from " << from << " written to "
+                << vm["readme"].as<std::string>() << "\n";
+    } else {
+      std::cout << experiments::BenchTables(from);
+    }
+    return 0;
+  }
   experiments::BenchOptions opts;
   opts.seconds = vm["seconds"].as<double>();
   if (!(opts.seconds > 0) || opts.seconds > 3600) {

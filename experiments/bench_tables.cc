@@ -1,0 +1,184 @@
+// `linklab bench tables`: the README's benchmark tables, made from the committed reports so
+// that no figure in the README is typed by hand (a test holds the README to this output).
+
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <stdexcept>
+
+#include "core/files.h"
+#include "core/text.h"
+#include "experiments/bench.h"
+
+namespace linklab::experiments {
+
+namespace {
+
+constexpr const char* kBegin =
+    "<!-- bench tables: made by `build/linklab bench tables --readme README.md`; do not edit -->";
+constexpr const char* kEnd = "<!-- end of bench tables -->";
+
+// Three significant digits, no exponent for ordinary magnitudes.
+std::string Num(double v) {
+  if (!std::isfinite(v)) return "n/a";
+  char buf[32];
+  const double a = std::fabs(v);
+  if (a >= 1000) {
+    std::snprintf(buf, sizeof buf, "%.0f", v);
+  } else if (a >= 1 || a == 0) {
+    std::snprintf(buf, sizeof buf, "%.3g", v);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.2g", v);
+  }
+  return buf;
+}
+
+std::string Percent(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%+.1f %%", 100 * v);
+  return buf;
+}
+
+std::string Rate(double per_s) {
+  if (per_s >= 1e6) return Num(per_s / 1e6) + " M/s";
+  if (per_s >= 1e3) return Num(per_s / 1e3) + " k/s";
+  return Num(per_s) + " /s";
+}
+
+// A spec with any trace shown by its file name, not by where it lay on the machine that
+// measured it.
+std::string ShowSpec(std::string spec) {
+  const size_t trace = spec.find("trace=");
+  if (trace == std::string::npos) return spec;
+  const size_t begin = trace + 6;
+  const size_t end = spec.find_first_of(",)", begin);
+  const std::string path = spec.substr(begin, end - begin);
+  spec.replace(begin, path.size(), path.substr(path.find_last_of('/') + 1));
+  return spec;
+}
+
+std::string Source(const core::Json& report, const std::string& file) {
+  const core::Json& m = report["machine"];
+  return "`" + file + "`: " + m.value("cpu", std::string("?")) + ", " +
+         std::to_string(m.value("logical_cores", 0)) + " cores, commit " +
+         report.value("git_commit", std::string("?")).substr(0, 7) + ", " +
+         report.value("created", std::string("?")) + ".";
+}
+
+void SimTables(const core::Json& r, std::ostringstream& out) {
+  out << "**Simulation speed** (" << Source(r, "results/reference/bench/sim.json")
+      << " Wall seconds per simulated second; a case stops at its simulated time or its wall "
+         "budget.)\n\n"
+      << "| case | backend | wall s per simulated s | simulated s | delivered Mbit/s |\n"
+      << "|---|---|---|---|---|\n";
+  for (const core::Json& row : r["results"]) {
+    const std::string name = row.value("case", std::string());
+    if (row.contains("skipped")) {
+      out << "| " << name << " | skipped: " << row["skipped"].get<std::string>() << " | | | |\n";
+    } else if (row.contains("wall_per_sim_second")) {
+      out << "| " << name << " | " << row.value("backend", std::string("ns3")) << " | "
+          << Num(row["wall_per_sim_second"].get<double>()) << " | "
+          << Num(row["simulated_s"].get<double>()) << " | "
+          << Num(row["delivered_mbps"].get<double>()) << " |\n";
+    }
+  }
+  for (const core::Json& row : r["results"]) {
+    if (row.value("case", std::string()) != "fluid_speedup" || row.contains("skipped")) continue;
+    out << "\n**Fluid speed-up** on `" << ShowSpec(row["scenario"].get<std::string>()) << "`: ns-3 "
+        << Num(row["ns3_wall_per_sim_second"].get<double>()) << " s, fluid "
+        << Num(row["fluid_wall_per_sim_second"].get<double>())
+        << " s of wall time per simulated second, **" << Num(row["speedup"].get<double>())
+        << "x** (target: " << row["target"].get<std::string>() << ").\n";
+  }
+  out << "\n**Calibration**, fluid against ns-3, one minute (two seconds for the datacenter), "
+         "bottleneck direction (targets: throughput within 10 %, p95 delay within 25 %):\n\n"
+      << "| scenario | ns-3 Mbit/s | fluid Mbit/s | throughput error | ns-3 p95 ms | fluid p95 "
+         "ms | p95 error | targets |\n"
+      << "|---|---|---|---|---|---|---|---|\n";
+  for (const core::Json& row : r["results"]) {
+    if (row.value("case", std::string()) != "calibration") continue;
+    const std::string scenario = ShowSpec(row["scenario"].get<std::string>());
+    out << "| `" << scenario << "` | " << Num(row["ns3"]["throughput_mbps"].get<double>()) << " | "
+        << Num(row["fluid"]["throughput_mbps"].get<double>()) << " | "
+        << Percent(row["throughput_error"].get<double>()) << " | "
+        << Num(row["ns3"]["delay_p95_ms"].get<double>()) << " | "
+        << Num(row["fluid"]["delay_p95_ms"].get<double>()) << " | "
+        << Percent(row["p95_delay_error"].get<double>()) << " | "
+        << (row["within_targets"].get<bool>() ? "met" : "**not met**") << " |\n";
+  }
+  for (const core::Json& row : r["results"]) {
+    const std::string name = row.value("case", std::string());
+    if (name.rfind("calibration ", 0) == 0 && row.contains("skipped")) {
+      out << "| " << name.substr(12) << " | skipped: " << row["skipped"].get<std::string>()
+          << " | | | | | | |\n";
+    }
+  }
+}
+
+void EnvTables(const core::Json& r, std::ostringstream& out) {
+  out << "**Env steps per second** (" << Source(r, "results/reference/bench/envs.json")
+      << " Steps summed over sub-envs.)\n\n"
+      << "| env | single | sync vector | process vector |\n|---|---|---|---|\n";
+  std::vector<std::string> order;
+  std::map<std::string, std::map<std::string, std::string>> cells;
+  for (const core::Json& row : r["results"]) {
+    const std::string env = row["env"].get<std::string>();
+    if (!cells.count(env)) order.push_back(env);
+    cells[env][row["mode"].get<std::string>()] =
+        Rate(row["steps_per_second"].get<double>()) +
+        (row["mode"] == "single" ? "" : " (" + std::to_string(row["num_envs"].get<int>()) + ")");
+  }
+  for (const std::string& env : order) {
+    auto& c = cells[env];
+    out << "| " << env << " | " << c["single"] << " | " << c["sync"] << " | " << c["process"]
+        << " |\n";
+  }
+}
+
+void AgentTables(const core::Json& r, std::ostringstream& out) {
+  out << "**Training speed** (" << Source(r, "results/reference/bench/agents.json")
+      << " Env steps per second of whole training runs, updates included.)\n\n"
+      << "| case | env | agent | envs | env steps | env steps/s | last-100 return |\n"
+      << "|---|---|---|---|---|---|---|\n";
+  for (const core::Json& row : r["results"]) {
+    out << "| " << row["case"].get<std::string>() << " | " << row["env"].get<std::string>() << " | "
+        << row["algo"].get<std::string>() << " | " << row["num_envs"].get<int>() << " | "
+        << row["env_steps"].get<int64_t>() << " | " << Rate(row["steps_per_second"].get<double>())
+        << " | " << Num(row["mean_return_last100"].get<double>()) << " |\n";
+  }
+}
+
+}  // namespace
+
+std::string BenchTables(const std::string& dir) {
+  std::ostringstream out;
+  out << kBegin << "\n\n";
+  SimTables(core::ReadJsonFile(dir + "/sim.json"), out);
+  out << "\n";
+  EnvTables(core::ReadJsonFile(dir + "/envs.json"), out);
+  out << "\n";
+  AgentTables(core::ReadJsonFile(dir + "/agents.json"), out);
+  out << "\n" << kEnd << "\n";
+  return out.str();
+}
+
+std::string ReadmeBenchBlock(const std::string& readme_text, const std::string& readme_path) {
+  const size_t a = readme_text.find(kBegin);
+  const size_t b = readme_text.find(kEnd);
+  if (a == std::string::npos || b == std::string::npos || b < a) {
+    throw std::runtime_error(readme_path + ": no bench tables block ('" + kBegin + "' ... '" +
+                             kEnd + "')");
+  }
+  return readme_text.substr(a, b + std::string(kEnd).size() + 1 - a);
+}
+
+void WriteReadmeBenchTables(const std::string& readme_path, const std::string& dir) {
+  const std::string text = core::ReadFile(readme_path);
+  const std::string old_block = ReadmeBenchBlock(text, readme_path);
+  std::string updated = text;
+  updated.replace(text.find(old_block), old_block.size(), BenchTables(dir));
+  core::WriteFileAtomic(readme_path, updated);
+}
+
+}  // namespace linklab::experiments
