@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <stdexcept>
 
 #include "core/text.h"
@@ -30,7 +31,13 @@ void CheckSimulatedSpan(double duration_s, double interval_s, const std::string&
 
 double PhysicalMemoryBytes() {
   const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGE_SIZE);
-  return pages > 0 && page > 0 ? static_cast<double>(pages) * static_cast<double>(page) : 0.0;
+  double bytes =
+      pages > 0 && page > 0 ? static_cast<double>(pages) * static_cast<double>(page) : 0.0;
+  // A container's memory limit (cgroup v2) is what this process can really have.
+  std::ifstream cgroup("/sys/fs/cgroup/memory.max");
+  double limit = 0;
+  if (cgroup >> limit && limit > 0 && (bytes == 0 || limit < bytes)) bytes = limit;
+  return bytes;
 }
 
 std::string FormatBytes(double bytes) {

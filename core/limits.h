@@ -21,7 +21,8 @@ inline constexpr int64_t kMaxSteps = 1'000'000'000'000;
 void CheckSimulatedSpan(double duration_s, double interval_s, const std::string& duration_what,
                         const std::string& interval_what);
 
-// Physical memory of this machine in bytes (sysconf), 0 when unknown.
+// Memory this process can have, in bytes: the machine's physical memory (sysconf), or a lower
+// cgroup v2 limit (a container's); 0 when unknown.
 double PhysicalMemoryBytes();
 // "512 B", "1.5 kB", "24 GB", "32 TB" (decimal units).
 std::string FormatBytes(double bytes);

@@ -100,7 +100,11 @@ core::ByteWriter ErrorMessage(uint8_t kind, const std::string& text) {
   const size_t act_size = static_cast<size_t>(env->action_space().size());
   std::string request;
   for (;;) {
-    if (!ReceiveMessage(fd, request)) ::_exit(0);
+    try {
+      if (!ReceiveMessage(fd, request)) ::_exit(0);
+    } catch (const std::exception&) {
+      ::_exit(1);  // a broken frame from the parent: the parent reports this worker as gone
+    }
     core::ByteWriter reply;
     try {
       core::ByteReader in(request, "worker request");

@@ -338,8 +338,9 @@ core::Json BenchSim(const BenchOptions& options) {
   // ../shared/data), measured in this run; skipped, saying why, where the trace is missing.
   std::string why;
   const std::string reference_trace = FindTraceOrWhy("ATT-LTE-driving.down", &why);
-  if (want("fluid") && reference_trace.empty()) results.push_back(Skipped("fluid_speedup", why));
-  if (want("fluid") && !reference_trace.empty()) {
+  const bool fluid = want("fluid");
+  if (fluid && reference_trace.empty()) results.push_back(Skipped("fluid_speedup", why));
+  if (fluid && !reference_trace.empty()) {
     core::Spec reference("tethered", "scenario spec");
     reference.Set("capacity", "trace").Set("trace", reference_trace);
     ScenarioCost ns3 = BenchScenario("tethered_reference_ns3", reference.Text(), 60.0, budget);

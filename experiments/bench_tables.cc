@@ -2,12 +2,13 @@
 // that no figure in the README is typed by hand (a test holds the README to this output).
 
 #include <cmath>
-#include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
 
 #include "core/files.h"
+#include "core/registry.h"
 #include "core/text.h"
 #include "experiments/bench.h"
 
@@ -46,20 +47,18 @@ std::string Rate(double per_s) {
   return Num(per_s) + " /s";
 }
 
-// A spec with any trace shown by its file name, not by where it lay on the machine that
-// measured it.
-std::string ShowSpec(std::string spec) {
-  const size_t trace = spec.find("trace=");
-  if (trace == std::string::npos) return spec;
-  const size_t begin = trace + 6;
-  const size_t end = spec.find_first_of(",)", begin);
-  const std::string path = spec.substr(begin, end - begin);
-  spec.replace(begin, path.size(), path.substr(path.find_last_of('/') + 1));
-  return spec;
+// A spec with its trace shown by file name, not by where it lay on the machine that measured it.
+std::string ShowSpec(const std::string& text) {
+  core::Spec spec = core::Spec::Parse(text, "bench report scenario");
+  if (spec.Has("trace")) {
+    const std::string path = spec.Get("trace");
+    spec.Set("trace", path.substr(path.find_last_of('/') + 1));
+  }
+  return spec.Text();
 }
 
 std::string Source(const core::Json& report, const std::string& file) {
-  const core::Json& m = report["machine"];
+  const core::Json& m = report.at("machine");
   return "`" + file + "`: " + m.value("cpu", std::string("?")) + ", " +
          std::to_string(m.value("logical_cores", 0)) + " cores, commit " +
          report.value("git_commit", std::string("?")).substr(0, 7) + ", " +
@@ -72,45 +71,45 @@ void SimTables(const core::Json& r, std::ostringstream& out) {
          "budget.)\n\n"
       << "| case | backend | wall s per simulated s | simulated s | delivered Mbit/s |\n"
       << "|---|---|---|---|---|\n";
-  for (const core::Json& row : r["results"]) {
+  for (const core::Json& row : r.at("results")) {
     const std::string name = row.value("case", std::string());
     if (row.contains("skipped")) {
-      out << "| " << name << " | skipped: " << row["skipped"].get<std::string>() << " | | | |\n";
+      out << "| " << name << " | skipped: " << row.at("skipped").get<std::string>() << " | | | |\n";
     } else if (row.contains("wall_per_sim_second")) {
       out << "| " << name << " | " << row.value("backend", std::string("ns3")) << " | "
-          << Num(row["wall_per_sim_second"].get<double>()) << " | "
-          << Num(row["simulated_s"].get<double>()) << " | "
-          << Num(row["delivered_mbps"].get<double>()) << " |\n";
+          << Num(row.at("wall_per_sim_second").get<double>()) << " | "
+          << Num(row.at("simulated_s").get<double>()) << " | "
+          << Num(row.at("delivered_mbps").get<double>()) << " |\n";
     }
   }
-  for (const core::Json& row : r["results"]) {
+  for (const core::Json& row : r.at("results")) {
     if (row.value("case", std::string()) != "fluid_speedup" || row.contains("skipped")) continue;
-    out << "\n**Fluid speed-up** on `" << ShowSpec(row["scenario"].get<std::string>()) << "`: ns-3 "
-        << Num(row["ns3_wall_per_sim_second"].get<double>()) << " s, fluid "
-        << Num(row["fluid_wall_per_sim_second"].get<double>())
-        << " s of wall time per simulated second, **" << Num(row["speedup"].get<double>())
-        << "x** (target: " << row["target"].get<std::string>() << ").\n";
+    out << "\n**Fluid speed-up** on `" << ShowSpec(row.at("scenario").get<std::string>())
+        << "`: ns-3 " << Num(row.at("ns3_wall_per_sim_second").get<double>()) << " s, fluid "
+        << Num(row.at("fluid_wall_per_sim_second").get<double>())
+        << " s of wall time per simulated second, **" << Num(row.at("speedup").get<double>())
+        << "x** (target: " << row.at("target").get<std::string>() << ").\n";
   }
   out << "\n**Calibration**, fluid against ns-3, one minute (two seconds for the datacenter), "
          "bottleneck direction (targets: throughput within 10 %, p95 delay within 25 %):\n\n"
       << "| scenario | ns-3 Mbit/s | fluid Mbit/s | throughput error | ns-3 p95 ms | fluid p95 "
          "ms | p95 error | targets |\n"
       << "|---|---|---|---|---|---|---|---|\n";
-  for (const core::Json& row : r["results"]) {
+  for (const core::Json& row : r.at("results")) {
     if (row.value("case", std::string()) != "calibration") continue;
-    const std::string scenario = ShowSpec(row["scenario"].get<std::string>());
-    out << "| `" << scenario << "` | " << Num(row["ns3"]["throughput_mbps"].get<double>()) << " | "
-        << Num(row["fluid"]["throughput_mbps"].get<double>()) << " | "
-        << Percent(row["throughput_error"].get<double>()) << " | "
-        << Num(row["ns3"]["delay_p95_ms"].get<double>()) << " | "
-        << Num(row["fluid"]["delay_p95_ms"].get<double>()) << " | "
-        << Percent(row["p95_delay_error"].get<double>()) << " | "
-        << (row["within_targets"].get<bool>() ? "met" : "**not met**") << " |\n";
+    const std::string scenario = ShowSpec(row.at("scenario").get<std::string>());
+    out << "| `" << scenario << "` | " << Num(row.at("ns3").at("throughput_mbps").get<double>())
+        << " | " << Num(row.at("fluid").at("throughput_mbps").get<double>()) << " | "
+        << Percent(row.at("throughput_error").get<double>()) << " | "
+        << Num(row.at("ns3").at("delay_p95_ms").get<double>()) << " | "
+        << Num(row.at("fluid").at("delay_p95_ms").get<double>()) << " | "
+        << Percent(row.at("p95_delay_error").get<double>()) << " | "
+        << (row.at("within_targets").get<bool>() ? "met" : "**not met**") << " |\n";
   }
-  for (const core::Json& row : r["results"]) {
+  for (const core::Json& row : r.at("results")) {
     const std::string name = row.value("case", std::string());
     if (name.rfind("calibration ", 0) == 0 && row.contains("skipped")) {
-      out << "| " << name.substr(12) << " | skipped: " << row["skipped"].get<std::string>()
+      out << "| " << name.substr(12) << " | skipped: " << row.at("skipped").get<std::string>()
           << " | | | | | | |\n";
     }
   }
@@ -122,12 +121,13 @@ void EnvTables(const core::Json& r, std::ostringstream& out) {
       << "| env | single | sync vector | process vector |\n|---|---|---|---|\n";
   std::vector<std::string> order;
   std::map<std::string, std::map<std::string, std::string>> cells;
-  for (const core::Json& row : r["results"]) {
-    const std::string env = row["env"].get<std::string>();
+  for (const core::Json& row : r.at("results")) {
+    const std::string env = row.at("env").get<std::string>();
     if (!cells.count(env)) order.push_back(env);
-    cells[env][row["mode"].get<std::string>()] =
-        Rate(row["steps_per_second"].get<double>()) +
-        (row["mode"] == "single" ? "" : " (" + std::to_string(row["num_envs"].get<int>()) + ")");
+    cells[env][row.at("mode").get<std::string>()] =
+        Rate(row.at("steps_per_second").get<double>()) +
+        (row.at("mode") == "single" ? ""
+                                    : " (" + std::to_string(row.at("num_envs").get<int>()) + ")");
   }
   for (const std::string& env : order) {
     auto& c = cells[env];
@@ -141,11 +141,12 @@ void AgentTables(const core::Json& r, std::ostringstream& out) {
       << " Env steps per second of whole training runs, updates included.)\n\n"
       << "| case | env | agent | envs | env steps | env steps/s | last-100 return |\n"
       << "|---|---|---|---|---|---|---|\n";
-  for (const core::Json& row : r["results"]) {
-    out << "| " << row["case"].get<std::string>() << " | " << row["env"].get<std::string>() << " | "
-        << row["algo"].get<std::string>() << " | " << row["num_envs"].get<int>() << " | "
-        << row["env_steps"].get<int64_t>() << " | " << Rate(row["steps_per_second"].get<double>())
-        << " | " << Num(row["mean_return_last100"].get<double>()) << " |\n";
+  for (const core::Json& row : r.at("results")) {
+    out << "| " << row.at("case").get<std::string>() << " | " << row.at("env").get<std::string>()
+        << " | " << row.at("algo").get<std::string>() << " | " << row.at("num_envs").get<int>()
+        << " | " << row.at("env_steps").get<int64_t>() << " | "
+        << Rate(row.at("steps_per_second").get<double>()) << " | "
+        << Num(row.at("mean_return_last100").get<double>()) << " |\n";
   }
 }
 
@@ -154,12 +155,20 @@ void AgentTables(const core::Json& r, std::ostringstream& out) {
 std::string BenchTables(const std::string& dir) {
   std::ostringstream out;
   out << kBegin << "\n\n";
-  SimTables(core::ReadJsonFile(dir + "/sim.json"), out);
-  out << "\n";
-  EnvTables(core::ReadJsonFile(dir + "/envs.json"), out);
-  out << "\n";
-  AgentTables(core::ReadJsonFile(dir + "/agents.json"), out);
-  out << "\n" << kEnd << "\n";
+  const std::pair<const char*, void (*)(const core::Json&, std::ostringstream&)> parts[] = {
+      {"/sim.json", SimTables}, {"/envs.json", EnvTables}, {"/agents.json", AgentTables}};
+  for (const auto& [file, table] : parts) {
+    const std::string path = dir + file;
+    const core::Json report = core::ReadJsonFile(path);
+    try {
+      table(report, out);
+    } catch (const nlohmann::json::exception& e) {
+      throw std::runtime_error(path + ": not a bench report of the expected layout (" + e.what() +
+                               ")");
+    }
+    out << "\n";
+  }
+  out << kEnd << "\n";
   return out.str();
 }
 

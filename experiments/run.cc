@@ -80,7 +80,7 @@ void WritePolicyArtefact(Session& s, const std::string& dir, int64_t step) {
   models::PolicyArtefact a;
   try {
     a = agents::ExportPolicy(*s.agent, *s.env);
-  } catch (const std::runtime_error& e) {
+  } catch (const std::exception& e) {  // an agent or space the artefact cannot express
     core::WriteFileAtomic(dir + "/policy.unavailable", std::string(e.what()) + "\n");
     return;
   }
@@ -157,15 +157,18 @@ RunResult Execute(Session& s, const agents::TrainState* resume) {
   if (eval_episodes > 0) {
     envs::VectorOptions eopts = envs::VectorOptionsFrom(config.env);
     eopts.num_envs = static_cast<int>(config.eval.Int("num_envs"));
-    // An env that needs a process of its own is evaluated in workers: the training env may
-    // hold this process's one simulation.
-    if (envs::EnvTraits(config.env_id(), config.env_params).own_process) eopts.mode = "process";
-    auto eval_env = envs::MakeVectorEnv(config.env_id(), config.env_params, eopts);
     // Evaluation uses the training statistics, frozen.
+    core::ByteWriter obs_stats;
+    if (auto* n = envs::FindObsNormalizer(*s.env)) n->stats().Write(obs_stats);
+    // An env that needs a process of its own is evaluated in workers, once the training env
+    // has let go of this process's one simulation (workers fork from this process).
+    if (envs::EnvTraits(config.env_id(), config.env_params).own_process) {
+      eopts.mode = "process";
+      s.env.reset();
+    }
+    auto eval_env = envs::MakeVectorEnv(config.env_id(), config.env_params, eopts);
     if (auto* n = envs::FindObsNormalizer(*eval_env)) {
-      core::ByteWriter w;
-      envs::FindObsNormalizer(*s.env)->stats().Write(w);
-      core::ByteReader r(w.data(), "observation statistics");
+      core::ByteReader r(obs_stats.data(), "observation statistics");
       n->stats().Read(r);
       n->set_training(false);
     }

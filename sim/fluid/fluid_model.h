@@ -248,11 +248,11 @@ inline void NewConnection(Flow& f) {
   f.loss_seen_s = -1.0;
 }
 
-// Bytes (IP) flow `f` offers in a step of `dt` seconds (taken from its application's demand).
 // Refuses queue discs the fluid backend does not model (it models htb and none at the
 // shaping points and a drop-tail bottleneck buffer), naming the key and value.
 void RequireFluidQdiscs(const std::string& qdisc, const std::string& bottleneck_qdisc);
 
+// Bytes (IP) flow `f` offers in a step of `dt` seconds (taken from its application's demand).
 double Send(Flow& f, double dt);
 // Congestion control after a step: losses noticed, growth on delivered bytes.
 void React(Flow& f, double now);

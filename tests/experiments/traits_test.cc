@@ -106,6 +106,22 @@ TEST(RunTraits, OwnProcessEnvWithoutSnapshotsRunsAndIsNotResumable) {
   }
 }
 
+// With one env, training runs in this process; evaluation then runs in workers, which must not
+// inherit the training env's simulation.
+TEST(RunTraits, OwnProcessEnvWithOneEnvTrainsHereAndEvaluatesInWorkers) {
+  linklab::testing::RegisterOwnProcessEnv();
+  const std::string out = ::testing::TempDir() + "/traits_own_process_one";
+  fs::remove_all(out);
+  const RunResult r = RunExperiment(ResolveExperiment(
+      {},
+      {"experiment.output=" + out, "experiment.name=t", "env.id=test-OwnProcess-v0",
+       "env.num_envs=1", "agent.algo=random", "train.total_steps=100", "train.progress=false",
+       "eval.episodes=2", "eval.num_envs=1"},
+      ""));
+  EXPECT_EQ(r.summary["eval"]["episodes"].get<int64_t>(), 2);
+  EXPECT_EQ(linklab::testing::OwnProcessEnv::live(), 0);
+}
+
 TEST(RunTraits, SnapshotEnvsWriteTheirState) {
   const std::string out = ::testing::TempDir() + "/traits_snapshot";
   fs::remove_all(out);

@@ -7,26 +7,29 @@
 
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "core/files.h"
+#include "core/registry.h"
 #include "core/text.h"
 #include "sim/scenario.h"
 
 namespace linklab::sim {
 namespace {
 
-// A small mahimahi trace written by the test: about 12 Mbit/s, looping every second.
+// A small mahimahi trace written by the test: about 12 Mbit/s, looping every second. Written
+// atomically: other test processes of this suite may be reading it.
 std::string TestTrace() {
   static const std::string path = [] {
     const std::string p = ::testing::TempDir() + "/conformance_trace.down";
-    std::ofstream out(p);
+    std::string text;
     for (int ms = 1; ms <= 1000; ++ms) {
-      out << ms << "\n";
-      if (ms % 2) out << ms << "\n";
+      text += std::to_string(ms) + "\n";
+      if (ms % 2) text += std::to_string(ms) + "\n";
     }
+    core::WriteFileAtomic(p, text);
     return p;
   }();
   return path;
@@ -49,13 +52,11 @@ std::map<std::string, std::string> QuickKeys(const std::string& family) {
 struct Case {
   std::string family, key, value, backend;
   std::string Spec() const {
-    std::map<std::string, std::string> keys = QuickKeys(family);
-    keys[key] = value;
-    keys["backend"] = backend;
-    if (keys.count("capacity") && keys["capacity"] == "trace") keys["trace"] = TestTrace();
-    std::vector<std::string> items;
-    for (const auto& [k, v] : keys) items.push_back(k + "=" + v);
-    return family + "(" + core::Join(items, ",") + ")";
+    core::Spec spec(family, "scenario spec");
+    for (const auto& [k, v] : QuickKeys(family)) spec.Set(k, v);
+    spec.Set(key, value).Set("backend", backend);
+    if (spec.Has("capacity") && spec.Get("capacity") == "trace") spec.Set("trace", TestTrace());
+    return spec.Text();
   }
 };
 
