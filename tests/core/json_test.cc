@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -99,7 +100,11 @@ TEST(Json, AtomicWriteReplacesWholeFile) {
   std::stringstream ss;
   ss << f.rdbuf();
   EXPECT_EQ(ss.str(), "second\n");
-  EXPECT_FALSE(std::ifstream(path + ".tmp").good());
+  // No temporary file is left beside it.
+  const std::string dir = ::testing::TempDir();
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    EXPECT_NE(entry.path().filename().string().rfind("atomic.json.tmp", 0), 0u) << entry.path();
+  }
   EXPECT_THROW(WriteFileAtomic("/nonexistent-dir/x.json", "x"), std::runtime_error);
 }
 
