@@ -65,6 +65,47 @@ std::string Source(const core::Json& report, const std::string& file) {
          report.value("created", std::string("?")) + ".";
 }
 
+// "ns-3 -> fluid (error)", bold when it misses its target.
+std::string Pair(const core::Json& m) {
+  const double n = m.at("ns3").is_number() ? m.at("ns3").get<double>() : std::nan("");
+  const double f = m.at("fluid").is_number() ? m.at("fluid").get<double>() : std::nan("");
+  std::string cell = Num(n) + " → " + Num(f);
+  if (m.at("error").is_number()) cell += " (" + Percent(m.at("error").get<double>()) + ")";
+  return m.at("met").get<bool>() ? cell : "**" + cell + "**";
+}
+
+void ClassTables(const core::Json& r, std::ostringstream& out) {
+  bool header = false;
+  for (const core::Json& row : r.at("results")) {
+    const std::string name = row.value("case", std::string());
+    if (name.rfind("calibration_class", 0) != 0) continue;
+    if (!header) {
+      out << "\n**Calibration per class**, the default mix on the downlink, one minute, "
+             "unshaped and under three HTB configs sized to the trace's mean capacity "
+             "(ns-3 → fluid, error; bold: outside the target of 10 % for throughput, 25 % for "
+             "the rest):\n\n"
+          << "| scenario | shaping | class | throughput Mbit/s | p95 delay ms | application "
+             "metrics |\n|---|---|---|---|---|---|\n";
+      header = true;
+    }
+    if (row.contains("skipped")) {
+      out << "| " << name.substr(18) << " | skipped: " << row.at("skipped").get<std::string>()
+          << " | | | | |\n";
+      continue;
+    }
+    const core::Json& m = row.at("metrics");
+    std::string app;
+    for (const auto& [metric, figures] : m.items()) {
+      if (metric == "throughput_mbps" || metric == "delay_p95_ms") continue;
+      app += (app.empty() ? "" : "; ") + metric + " " + Pair(figures);
+    }
+    out << "| `" << ShowSpec(row.at("scenario").get<std::string>()) << "` | "
+        << row.at("shaping").get<std::string>() << " | " << row.at("class").get<std::string>()
+        << " | " << Pair(m.at("throughput_mbps")) << " | " << Pair(m.at("delay_p95_ms")) << " | "
+        << app << " |\n";
+  }
+}
+
 void SimTables(const core::Json& r, std::ostringstream& out) {
   out << "**Simulation speed** (" << Source(r, "results/reference/bench/sim.json")
       << " Wall seconds per simulated second; a case stops at its simulated time or its wall "
@@ -113,6 +154,7 @@ void SimTables(const core::Json& r, std::ostringstream& out) {
           << " | | | | | | |\n";
     }
   }
+  ClassTables(r, out);
 }
 
 void EnvTables(const core::Json& r, std::ostringstream& out) {
