@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "agents/agent.h"
+#include "core/ini.h"
 #include "core/limits.h"
 #include "core/text.h"
 #include "envs/registry.h"
@@ -17,76 +18,11 @@ const std::vector<std::string> kSections = {"experiment", "env", "agent", "train
 }  // namespace
 
 std::vector<IniEntry> ParseIni(const std::string& text, const std::string& name) {
-  std::vector<IniEntry> out;
-  std::map<std::string, int> seen;  // "section.key" -> line
-  std::string section;
-  // A UTF-8 byte-order mark (some Windows editors write one) is not part of the first line.
-  std::istringstream in(core::StartsWith(text, "\xEF\xBB\xBF") ? text.substr(3) : text);
-  int line_no = 0;
-  for (std::string raw; std::getline(in, raw);) {
-    ++line_no;
-    const std::string where = name + ":" + std::to_string(line_no);
-    std::string line = core::Trim(raw);
-    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
-    if (line[0] == '[') {
-      if (line.back() != ']') {
-        throw std::invalid_argument(where + ": section header '" + core::Printable(line) +
-                                    "' lacks ']'");
-      }
-      section = core::Trim(line.substr(1, line.size() - 2));
-      bool known = false;
-      for (const auto& s : kSections) known = known || s == section;
-      if (!known) {
-        throw std::invalid_argument(where + ": unknown section [" + core::Printable(section) +
-                                    "]; sections are [" + core::Join(kSections, "], [") + "]");
-      }
-      continue;
-    }
-    const size_t eq = line.find('=');
-    if (eq == std::string::npos) {
-      throw std::invalid_argument(where + ": '" + core::Printable(line) + "' is not 'key = value'");
-    }
-    if (section.empty()) {
-      throw std::invalid_argument(where + ": '" + core::Printable(line) +
-                                  "' comes before any [section]");
-    }
-    IniEntry e{section, core::Trim(line.substr(0, eq)), core::Trim(line.substr(eq + 1)), line_no};
-    // A comment after the value starts with whitespace then # or ;.
-    for (size_t i = 1; i < e.value.size(); ++i) {
-      if ((e.value[i] == '#' || e.value[i] == ';') &&
-          std::isspace(static_cast<unsigned char>(e.value[i - 1]))) {
-        e.value = core::Trim(e.value.substr(0, i));
-        break;
-      }
-    }
-    if (e.key.empty()) throw std::invalid_argument(where + ": empty key");
-    const std::string full = section + "." + e.key;
-    if (seen.count(full)) {
-      throw std::invalid_argument(where + ": [" + section + "] " + core::Printable(e.key) + " = '" +
-                                  core::Printable(e.value) + "' repeats the key set on line " +
-                                  std::to_string(seen[full]));
-    }
-    seen[full] = line_no;
-    out.push_back(std::move(e));
-  }
-  return out;
+  return core::ParseIni(text, name, kSections);
 }
 
 std::vector<IniEntry> ReadIni(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    throw std::invalid_argument("config file '" + path + "' is a directory, not an INI file");
-  }
-  std::ifstream f(path);
-  if (!f) throw std::runtime_error("cannot read config file '" + path + "'");
-  std::stringstream ss;
-  ss << f.rdbuf();
-  const std::string text = ss.str();
-  if (const size_t nul = text.find('\0'); nul != std::string::npos) {
-    throw std::invalid_argument("config file '" + path + "' is not a text file (a NUL byte at " +
-                                "offset " + std::to_string(nul) + ")");
-  }
-  std::vector<IniEntry> entries = ParseIni(text, path);
+  std::vector<IniEntry> entries = core::ReadIni(path, kSections, "config file");
   if (entries.empty()) {
     throw std::invalid_argument("config file '" + path +
                                 "' sets no key (run without CONFIG for the built-in defaults)");

@@ -16,18 +16,15 @@
 #include <string>
 #include <vector>
 
+#include "core/ini.h"
 #include "core/params.h"
 
 namespace linklab::experiments {
 
-// One `key = value` line of an INI file.
-struct IniEntry {
-  std::string section, key, value;
-  int line = 0;
-};
+using core::IniEntry;
 
-// Reads `path` (comments start with # or ;). Throws std::invalid_argument with file:line on
-// malformed lines and repeated keys, std::runtime_error when the file cannot be read.
+// An experiment config file read with core::ReadIni over the five sections above; an empty one
+// is refused too.
 std::vector<IniEntry> ReadIni(const std::string& path);
 std::vector<IniEntry> ParseIni(const std::string& text, const std::string& name);
 

@@ -19,6 +19,7 @@
 #include "experiments/list.h"
 #include "experiments/run.h"
 #include "sim/scenario.h"
+#include "sim/shaping.h"
 
 namespace po = boost::program_options;
 using namespace linklab;
@@ -40,6 +41,7 @@ commands:
   bench tables [--from DIR] [--readme README.md]
                     the README's benchmark tables from the committed reports
   simulate SCENARIO [--duration S] [--interval S] [--seed N] [--all-fields]
+           [--shaping FILE ...]
                     run a scenario and print its LinkSamples (per link and class)
   dataset generate --scenario SPEC --duration 7d --interval 60s -o FILE.h5 [--seed N]
                     record LinkSample series of a scenario (backend=fluid for days)
@@ -133,7 +135,9 @@ int CmdSimulate(const std::vector<std::string>& args) {
       "duration", po::value<double>()->default_value(10.0), "simulated seconds")(
       "interval", po::value<double>()->default_value(1.0), "seconds per LinkSample")(
       "seed", po::value<uint64_t>()->default_value(1), "seed")(
-      "all-fields", po::bool_switch(), "print every LinkSample field, not a summary");
+      "all-fields", po::bool_switch(), "print every LinkSample field, not a summary")(
+      "shaping", po::value<std::vector<std::string>>()->composing(),
+      "shaping file (HTB classes of one shaping point) applied from the start; repeatable");
   po::positional_options_description pos;
   pos.add("scenario", 1);
   po::variables_map vm;
@@ -144,8 +148,15 @@ int CmdSimulate(const std::vector<std::string>& args) {
     throw std::invalid_argument("simulate: --duration and --interval must be > 0");
   }
   core::CheckSimulatedSpan(duration, interval, "simulate --duration", "simulate --interval");
+  std::vector<sim::ShapingFile> shaping;
+  if (vm.count("shaping")) {
+    for (const auto& path : vm["shaping"].as<std::vector<std::string>>()) {
+      shaping.push_back(sim::ReadShapingFile(path));
+    }
+  }
   auto scenario = sim::MakeScenario(vm["scenario"].as<std::string>());
   scenario->Start(vm["seed"].as<uint64_t>());
+  for (const sim::ShapingFile& f : shaping) scenario->ApplyShaping(f.point, f.config);
   const bool all = vm["all-fields"].as<bool>();
   std::printf(all ? "link,class" : "%8s %-5s %-7s %9s %9s %7s %8s %8s %8s %9s\n", "time_s", "link",
               "class", "offer_Mb", "deliv_Mb", "drops", "backlog", "dly50ms", "rtt50ms",

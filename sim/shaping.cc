@@ -1,7 +1,11 @@
 #include "sim/shaping.h"
 
+#include <algorithm>
+#include <map>
 #include <stdexcept>
 
+#include "core/ini.h"
+#include "core/params.h"
 #include "core/text.h"
 
 namespace linklab::sim {
@@ -23,6 +27,10 @@ void HtbConfig::Validate() const {
     if (!(c.ceil_bps >= c.rate_bps)) {
       throw std::invalid_argument(what + ": ceil " + core::FormatDouble(c.ceil_bps) +
                                   " bit/s is below its rate " + core::FormatDouble(c.rate_bps));
+    }
+    if (!(c.quantum_bytes >= 0)) {
+      throw std::invalid_argument(what + ": quantum " + core::FormatDouble(c.quantum_bytes) +
+                                  " bytes must be >= 0 (0: rate / r2q)");
     }
     if (c.prio < 0 || c.prio > 7) {
       throw std::invalid_argument(what + ": prio " + std::to_string(c.prio) + " is outside 0..7");
@@ -56,6 +64,62 @@ HtbConfig ScaledHtb(HtbConfig config, double scale) {
     c.ceil_bps *= scale;
   }
   return config;
+}
+
+double HtbQuantumBytes(const HtbClassConfig& c) {
+  constexpr double kR2q = 10.0, kMin = 1000.0, kMax = 200000.0;  // Linux's defaults
+  return c.quantum_bytes > 0 ? c.quantum_bytes : std::clamp(c.rate_bps / 8.0 / kR2q, kMin, kMax);
+}
+
+ShapingFile ReadShapingFile(const std::string& path) {
+  std::vector<std::string> sections = {"shaping"};
+  for (int i = 0; i < kNumAppClasses; ++i) sections.push_back(AppClassName(AppClass(i)));
+  std::map<std::string, core::RawValues> raw;
+  for (const core::IniEntry& e : core::ReadIni(path, sections, "shaping file")) {
+    raw[e.section][e.key] = {e.value, path + ":" + std::to_string(e.line)};
+  }
+  if (!raw.count("shaping")) throw std::invalid_argument("shaping file " + path + ": no [shaping]");
+  const core::Params top = core::Params::Resolve(
+      {core::StringParam("point", "down", "the scenario's shaping point"),
+       core::DoubleParam("link_mbps", 0.0, "the root's rate", 0.0),
+       core::StringParam("default", "other", "class of unclassified packets"),
+       core::IntParam("queue_packets", 1000, "each class's queue limit", 1, 1000000)},
+      raw["shaping"], "[shaping]");
+  ShapingFile out;
+  out.point = top.String("point");
+  out.config.link_rate_bps = top.Double("link_mbps") * 1e6;
+  if (!(out.config.link_rate_bps > 0)) {
+    throw std::invalid_argument("shaping file " + path + ": [shaping] link_mbps must be set > 0");
+  }
+  out.config.default_class =
+      ParseAppClass(top.String("default"), "shaping file " + path + ": [shaping] default");
+  out.config.class_queue_packets = static_cast<int>(top.Int("queue_packets"));
+  const std::vector<core::ParamSpec> class_keys = {
+      core::DoubleParam("rate_mbps", 0.0, "guaranteed rate", 0.0),
+      core::DoubleParam("ceil_mbps", 0.0, "may borrow up to this; 0: the rate", 0.0),
+      core::IntParam("prio", 0, "0..7, lower first", 0, 7),
+      core::DoubleParam("quantum", 0.0, "bytes per round; 0: rate / r2q", 0.0)};
+  for (const std::string& name : sections) {
+    if (name == "shaping" || !raw.count(name)) continue;
+    const core::Params p = core::Params::Resolve(class_keys, raw[name], "[" + name + "]");
+    HtbClassConfig c;
+    c.app_class = ParseAppClass(name, "section");
+    c.rate_bps = p.Double("rate_mbps") * 1e6;
+    if (!(c.rate_bps > 0)) {
+      throw std::invalid_argument("shaping file " + path + ": [" + name +
+                                  "] rate_mbps must be set > 0");
+    }
+    c.ceil_bps = p.Double("ceil_mbps") > 0 ? p.Double("ceil_mbps") * 1e6 : c.rate_bps;
+    c.prio = static_cast<int>(p.Int("prio"));
+    c.quantum_bytes = p.Double("quantum");
+    out.config.classes.push_back(c);
+  }
+  try {
+    out.config.Validate();
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument("shaping file " + path + ": " + e.what());
+  }
+  return out;
 }
 
 }  // namespace linklab::sim

@@ -15,7 +15,13 @@ struct HtbClassConfig {
   double rate_bps = 1e6;  // guaranteed rate
   double ceil_bps = 1e6;  // may borrow up to this (>= rate); ceil == rate: no borrowing
   int prio = 0;           // 0..7, lower is served (and lends) first
+  // Bytes per deficit-round-robin turn among classes of one prio, and so each class's share of
+  // what the root lends; 0: Linux's default, rate / r2q (10) clamped to 1000..200000 bytes.
+  double quantum_bytes = 0.0;
 };
+
+// The quantum `c` uses (its own, or Linux's default from its rate).
+double HtbQuantumBytes(const HtbClassConfig& c);
 
 struct HtbConfig {
   double link_rate_bps = 10e6;  // the root class: total rate shared by the children
@@ -26,6 +32,27 @@ struct HtbConfig {
   // prio outside 0..7, a class twice, no class for the default).
   void Validate() const;
 };
+
+// A shaping file: the HTB config of one shaping point, as `linklab simulate --shaping` and the
+// live runner read it. INI, one section per application class:
+//
+//   [shaping]
+//   point = down          ; the scenario's shaping point (down, up, hosts)
+//   link_mbps = 8         ; the root's rate
+//   default = other       ; the class of unclassified packets (needs a section)
+//   queue_packets = 1000  ; each class's queue limit
+//   [bulk]
+//   rate_mbps = 2         ; guaranteed
+//   ceil_mbps = 8         ; may borrow up to (default: the rate, no borrowing)
+//   prio = 1              ; 0..7, 0 first
+//   quantum = 0           ; bytes; 0: rate / 10, clamped to 1000..200000
+//
+// Throws std::invalid_argument naming file:line, section, key and value.
+struct ShapingFile {
+  std::string point;
+  HtbConfig config;
+};
+ShapingFile ReadShapingFile(const std::string& path);
 
 // An HTB config that shapes nothing: one class per application class, each guaranteed an
 // equal share of `link_rate_bps` and allowed all of it.

@@ -181,7 +181,7 @@ struct FluidHtb {
       return;
     }
     // Guaranteed rates first, then the root's remainder by prio (shared in proportion to the
-    // rates within a prio), each class up to its ceil.
+    // quanta within a prio, as HTB's deficit round robin does), each class up to its ceil.
     std::array<double, kNumAppClasses> demand{};
     for (int c = 0; c < kNumAppClasses; ++c) {
       demand[c] = queue.total[c] + queue.arriving[c];
@@ -205,7 +205,7 @@ struct FluidHtb {
         for (const auto& cc : config.classes) {
           const int c = static_cast<int>(cc.app_class);
           if (cc.prio == prio && std::min(demand[c], cc.ceil_bps / 8.0 * dt) > grant[c] + 1e-12) {
-            weight += cc.rate_bps;
+            weight += HtbQuantumBytes(cc);
           }
         }
         if (weight <= 0) break;
@@ -214,7 +214,7 @@ struct FluidHtb {
           const int c = static_cast<int>(cc.app_class);
           const double room = std::min(demand[c], cc.ceil_bps / 8.0 * dt) - grant[c];
           if (cc.prio != prio || room <= 1e-12) continue;
-          const double g = std::min(room, left * cc.rate_bps / weight);
+          const double g = std::min(room, left * HtbQuantumBytes(cc) / weight);
           grant[c] += g;
           given += g;
         }

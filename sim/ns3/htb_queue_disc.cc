@@ -14,8 +14,6 @@ namespace linklab::sim {
 namespace {
 constexpr double kMtuBytes = 1600.0;   // the MTU term of Linux's default burst
 constexpr double kBurstTimeS = 0.001;  // ... plus one millisecond at the rate
-constexpr double kR2q = 10.0;          // quantum = rate (bytes/s) / r2q, as Linux's default
-constexpr double kMinQuantumBytes = 1000.0, kMaxQuantumBytes = 200000.0;
 constexpr int kNumPrios = 8;
 constexpr const char* kClassRemovedDrop = "HTB class removed by Configure";
 
@@ -46,13 +44,13 @@ void HtbQueueDisc::Configure(const HtbConfig& config) {
                      [c](const HtbClassConfig& cc) { return static_cast<int>(cc.app_class) == c; });
     if (it == config.classes.end()) {
       s.active = false;
-      s.deficit = 0.0;
+      s.deficit = {};
       continue;
     }
     s.config = *it;
     s.burst = BurstBytes(it->rate_bps);
     s.cburst = BurstBytes(it->ceil_bps);
-    s.quantum = std::clamp(it->rate_bps / 8.0 / kR2q, kMinQuantumBytes, kMaxQuantumBytes);
+    s.quantum = HtbQuantumBytes(*it);
     // New classes start with full buckets; existing ones keep theirs, clamped to the new depth.
     s.tokens = s.active ? std::min(s.tokens, s.burst) : s.burst;
     s.ctokens = s.active ? std::min(s.ctokens, s.cburst) : s.cburst;
@@ -147,12 +145,13 @@ int HtbQueueDisc::Pick(bool borrowing) {
     if (!any) continue;
     // Deficit round robin: the class whose turn it is sends while its deficit covers its head
     // packet; otherwise it earns a quantum and the turn passes on.
-    for (int& c = turn_[prio];; c = (c + 1) % kNumAppClasses) {
+    const int round = borrowing ? 1 : 0;
+    for (int& c = turn_[round][prio];; c = (c + 1) % kNumAppClasses) {
       if (classes_[c].config.prio != prio) continue;
       const uint32_t size = SendableSize(c, borrowing);
       if (size == 0) continue;
-      if (classes_[c].deficit >= size) return c;
-      classes_[c].deficit += classes_[c].quantum;
+      if (classes_[c].deficit[round] >= size) return c;
+      classes_[c].deficit[round] += classes_[c].quantum;
     }
   }
   return -1;
@@ -172,12 +171,19 @@ ns3::Ptr<ns3::QueueDiscItem> HtbQueueDisc::DoDequeue() {
   }
   ns3::Ptr<ns3::QueueDiscItem> item = Fifo(c)->Dequeue();
   const uint32_t size = item->GetSize();
-  // Charge the class's buckets and the root's (as Linux charges every ancestor).
+  // Charge the class's buckets and the root's (as Linux charges every ancestor). Bytes sent on
+  // borrowed bandwidth do not come out of the class's own rate bucket: Linux charges the rate
+  // tokens only of the classes at or above the level that lent, so borrowing never leaves a
+  // debt against the class's guaranteed rate.
   ClassState& s = classes_[c];
-  s.tokens -= size;
+  if (!borrowing) s.tokens -= size;
   s.ctokens -= size;
   root_tokens_ -= size;
-  s.deficit = Fifo(c)->GetNPackets() > 0 ? s.deficit - size : 0.0;
+  if (Fifo(c)->GetNPackets() > 0) {
+    s.deficit[borrowing ? 1 : 0] -= size;
+  } else {
+    s.deficit = {};  // an emptied class starts its next turns afresh
+  }
   ++s.stats.sent_packets;
   s.stats.sent_bytes += size;
   if (borrowing) s.stats.borrowed_bytes += size;

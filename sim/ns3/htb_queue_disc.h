@@ -48,10 +48,13 @@ class HtbQueueDisc : public ns3::QueueDisc {
   struct ClassState {
     bool active = false;
     HtbClassConfig config;
-    double tokens = 0.0, ctokens = 0.0;   // bytes; the rate bucket goes negative when borrowing
-    double burst = 0.0, cburst = 0.0;     // bytes
-    double quantum = 0.0, deficit = 0.0;  // bytes, deficit round robin among equal prio
-    ClassStats stats;                     // cumulative counters (backlog filled in on request)
+    double tokens = 0.0, ctokens = 0.0;  // bytes; the rate bucket goes negative when borrowing
+    double burst = 0.0, cburst = 0.0;    // bytes
+    double quantum = 0.0;                // bytes per round-robin turn among equal prio
+    // Deficit of each round robin: sending at its own rate [0] and on borrowed bandwidth [1]
+    // are separate rounds, as in Linux (one per level of the class tree).
+    std::array<double, 2> deficit{};
+    ClassStats stats;  // cumulative counters (backlog filled in on request)
   };
 
   bool DoEnqueue(ns3::Ptr<ns3::QueueDiscItem> item) override;
@@ -73,7 +76,8 @@ class HtbQueueDisc : public ns3::QueueDisc {
   HtbConfig config_;
   bool configured_ = false;
   std::array<ClassState, kNumAppClasses> classes_;
-  std::array<int, 8> turn_{};                    // per prio: the class whose round-robin turn it is
+  // Per round robin (own rate, borrowed) and prio: the class whose turn it is.
+  std::array<std::array<int, 8>, 2> turn_{};
   double root_tokens_ = 0.0, root_burst_ = 0.0;  // bytes
   ns3::Time last_refill_;
   ns3::EventId watchdog_;

@@ -147,6 +147,19 @@ TEST(Htb, ExcessIsSharedInProportionToRate) {
   EXPECT_NEAR(rx.at(kVideo), 4.0 + 8.0 / 3, 0.3);
 }
 
+TEST(Htb, ExplicitQuantaSetTheSharesOfWhatIsLent) {
+  // The same rates as above, but quanta 3000 and 1000 bytes: the 4 Mbit/s left over is lent
+  // 3:1, against the rates' 1:2.
+  HtbClassConfig bulk{AppClass::kBulk, 2e6, 10e6, 0, 3000};
+  HtbClassConfig video{AppClass::kVideo, 4e6, 10e6, 0, 1000};
+  HtbNet net(Config({bulk, video, kOtherClass}));
+  net.Sender(kBulk);
+  net.Sender(kVideo);
+  const auto rx = net.Measure(1.0, 4.0);
+  EXPECT_NEAR(rx.at(kBulk), 2.0 + 3.0, 0.3);
+  EXPECT_NEAR(rx.at(kVideo), 4.0 + 1.0, 0.3);
+}
+
 TEST(Htb, LowerPrioNumberBorrowsFirst) {
   HtbNet net(
       Config({{AppClass::kBulk, 2e6, 10e6, 1}, {AppClass::kVideo, 2e6, 10e6, 0}, kOtherClass}));

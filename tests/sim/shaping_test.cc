@@ -1,0 +1,108 @@
+// Shaping configs and shaping files (the format `linklab simulate --shaping` and the live
+// runner read), and the fluid HTB's lending by quantum.
+
+#include "sim/shaping.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "core/files.h"
+#include "sim/fluid/fluid_model.h"
+#include "tests/test_util.h"
+
+namespace linklab::sim {
+namespace {
+
+using linklab::testing::ErrorOf;
+
+std::string Write(const std::string& name, const std::string& text) {
+  const std::string path = ::testing::TempDir() + "/" + name;
+  core::WriteFileAtomic(path, text);
+  return path;
+}
+
+TEST(Quantum, LinuxDefaultIsRateOverR2qClamped) {
+  EXPECT_DOUBLE_EQ(HtbQuantumBytes({AppClass::kBulk, 8e6, 8e6, 0}), 100000);  // 1 MB/s / 10
+  EXPECT_DOUBLE_EQ(HtbQuantumBytes({AppClass::kBulk, 5e4, 5e4, 0}), 1000);    // clamped up
+  EXPECT_DOUBLE_EQ(HtbQuantumBytes({AppClass::kBulk, 1e9, 1e9, 0}), 200000);  // clamped down
+  EXPECT_DOUBLE_EQ(HtbQuantumBytes({AppClass::kBulk, 1e9, 1e9, 0, 1514}), 1514);
+}
+
+TEST(ShapingFile, ReadsEveryKey) {
+  const std::string path = Write("shape.ini",
+                                 "[shaping]\npoint = up\nlink_mbps = 8\ndefault = other\n"
+                                 "queue_packets = 50\n[bulk]\nrate_mbps = 2\nceil_mbps = 8\n"
+                                 "prio = 1\nquantum = 3000\n[other]\nrate_mbps = 1 ; rest\n");
+  const ShapingFile f = ReadShapingFile(path);
+  EXPECT_EQ(f.point, "up");
+  EXPECT_DOUBLE_EQ(f.config.link_rate_bps, 8e6);
+  EXPECT_EQ(f.config.class_queue_packets, 50);
+  ASSERT_EQ(f.config.classes.size(), 2u);
+  const HtbClassConfig& bulk = f.config.classes[0];
+  EXPECT_EQ(bulk.app_class, AppClass::kBulk);
+  EXPECT_DOUBLE_EQ(bulk.rate_bps, 2e6);
+  EXPECT_DOUBLE_EQ(bulk.ceil_bps, 8e6);
+  EXPECT_EQ(bulk.prio, 1);
+  EXPECT_DOUBLE_EQ(bulk.quantum_bytes, 3000);
+  const HtbClassConfig& other = f.config.classes[1];
+  EXPECT_DOUBLE_EQ(other.ceil_bps, 1e6);  // ceil defaults to the rate
+  EXPECT_DOUBLE_EQ(other.quantum_bytes, 0);
+}
+
+TEST(ShapingFile, BadInputNamesFileLineKeyAndValue) {
+  auto error = [](const std::string& text) {
+    const std::string path = Write("bad_shape.ini", text);
+    return ErrorOf([&] { ReadShapingFile(path); });
+  };
+  const std::string dir = ::testing::TempDir();
+  EXPECT_NE(error("[shaping]\nlink_mbps = 8\n[bulk]\nrate_mbps = fast\n").find("bad_shape.ini:4"),
+            std::string::npos);
+  EXPECT_NE(error("[shaping]\nlink_mbps = 8\n[bulk]\nrate = 1\n").find("unknown key 'rate'"),
+            std::string::npos);
+  EXPECT_NE(error("[shaping]\nlink_mbps = 8\n[nope]\n").find("unknown section [nope]"),
+            std::string::npos);
+  EXPECT_NE(error("[shaping]\nlink_mbps = 8\n[bulk]\nceil_mbps = 3\n[other]\nrate_mbps = 1\n")
+                .find("[bulk] rate_mbps must be set"),
+            std::string::npos);
+  EXPECT_NE(error("[shaping]\nlink_mbps = 8\n[bulk]\nrate_mbps = 4\nceil_mbps = 3\n"
+                  "[other]\nrate_mbps = 1\n")
+                .find("ceil 3e+06 bit/s is below its rate 4e+06"),
+            std::string::npos);
+  EXPECT_NE(error("[shaping]\nlink_mbps = 8\n[bulk]\nrate_mbps = 4\n").find("default class other"),
+            std::string::npos);
+  EXPECT_NE(error("[bulk]\nrate_mbps = 4\n").find("no [shaping]"), std::string::npos);
+  EXPECT_NE(ErrorOf([&] { ReadShapingFile(dir); }).find("is a directory"), std::string::npos);
+}
+
+// The fluid HTB lends what the guaranteed rates leave in proportion to the quanta, as the
+// packet-level HTB's deficit round robin does (Htb.ExplicitQuantaSetTheSharesOfWhatIsLent).
+TEST(FluidHtb, LendsInProportionToQuanta) {
+  auto shares = [](double bulk_quantum, double video_quantum) {
+    fluid::FluidHtb htb;
+    HtbConfig c;
+    c.link_rate_bps = 10e6;
+    c.classes = {{AppClass::kBulk, 2e6, 10e6, 0, bulk_quantum},
+                 {AppClass::kVideo, 4e6, 10e6, 0, video_quantum},
+                 {AppClass::kOther, 0.1e6, 0.1e6, 0}};
+    htb.Init({AppClass::kBulk, AppClass::kVideo});
+    htb.Configure(c);
+    std::vector<double> out(2), dropped(2);
+    double bulk = 0, video = 0;
+    for (int i = 0; i < 200; ++i) {  // 4 s of 20 ms steps, both flows offering 20 Mbit/s
+      std::fill(out.begin(), out.end(), 0.0);
+      htb.Step({50000, 50000}, 1e9, 0.02, out, dropped);
+      if (i >= 50) bulk += out[0], video += out[1];
+    }
+    return std::make_pair(bulk * 8 / 3.0 / 1e6, video * 8 / 3.0 / 1e6);
+  };
+  const auto by_rate = shares(0, 0);  // default quanta: rate / 10, 1:2
+  EXPECT_NEAR(by_rate.first, 2.0 + 4.0 / 3, 0.2);
+  EXPECT_NEAR(by_rate.second, 4.0 + 8.0 / 3, 0.2);
+  const auto by_quantum = shares(3000, 1000);
+  EXPECT_NEAR(by_quantum.first, 2.0 + 3.0, 0.2);
+  EXPECT_NEAR(by_quantum.second, 4.0 + 1.0, 0.2);
+}
+
+}  // namespace
+}  // namespace linklab::sim
