@@ -1,6 +1,7 @@
 // The fluid backend of the access-path families (tethered, internet): the same scenario
 // config as on ns-3, advanced in fixed time steps (`fluid_dt_ms`) through the access path's
-// queues (the bottleneck buffers in both directions and the HTB shapers at the gateway) with
+// queues (the bottleneck buffers in both directions, a queue disc above the down one, the
+// queue discs at the gateway's shaping points and its device queue toward the client) with
 // the fluid model of sim/fluid/fluid_model.h. Held to ns-3 by tests/sim/calibration_test.cc.
 
 #include <algorithm>
@@ -212,7 +213,11 @@ class FluidAccessScenario : public Scenario {
     info_.shaping_points = {"down", "up"};
     info_.classes = AccessClasses(spec_.workload, spec_.path.cross);
     info_.qdisc = spec_.path.shaping_qdisc;
-    RequireFluidQdiscs(spec_.path.shaping_qdisc, spec_.path.bottleneck_qdisc);
+    shaping_kind_ = ParseQdisc("qdisc", spec_.path.shaping_qdisc);
+    bottleneck_kind_ = ParseQdisc("bottleneck_qdisc", spec_.path.bottleneck_qdisc);
+    if (bottleneck_kind_ == QdiscKind::kHtb) {
+      throw std::invalid_argument("bottleneck_qdisc = 'htb': not a bottleneck queue disc");
+    }
   }
 
   void Start(uint64_t seed) override {
@@ -234,17 +239,19 @@ class FluidAccessScenario : public Scenario {
     const size_t n = flows_.size();
     edge_.Init(1, std::vector<int>(n, 0), o.down.buffer_packets * kPacket);
     gateway_.Init(1, std::vector<int>(n, 0), o.up.buffer_packets * kPacket);
+    access_dev_.Init(1, std::vector<int>(n, 0), kAccessDevicePackets * kPacket);
     std::vector<AppClass> classes(n);
-    for (size_t i = 0; i < n; ++i) classes[i] = flows_[i].app_class;
-    shaper_down_ = FluidHtb();
-    shaper_up_ = FluidHtb();
-    if (o.shaping_qdisc == "htb") {
-      shaper_down_.Configure(ScaledHtb(TransparentHtb(o.access_rate_bps), scale_));
-      shaper_up_.Configure(ScaledHtb(TransparentHtb(1e9), scale_));
+    std::vector<double> packets(n);
+    for (size_t i = 0; i < n; ++i) {
+      classes[i] = flows_[i].app_class;
+      packets[i] = flows_[i].packet_bytes;
     }
-    shaper_down_.Init(classes);
-    shaper_up_.Init(classes);
-    for (auto* v : {&a_, &b_, &c_, &drop_, &in_down_, &in_up_, &shaped_, &served_up_}) {
+    shaper_down_.Init(shaping_kind_, classes, packets,
+                      ScaledHtb(TransparentHtb(o.access_rate_bps), scale_));
+    shaper_up_.Init(shaping_kind_, classes, packets, ScaledHtb(TransparentHtb(1e9), scale_));
+    bottleneck_.Init(bottleneck_kind_, classes, packets, TransparentHtb(1e9));
+    for (auto* v :
+         {&a_, &b_, &c_, &drop_, &in_down_, &in_up_, &shaped_, &served_up_, &aqm_out_, &dev_in_}) {
       v->assign(n, 0.0);
     }
     t_ = 0.0;
@@ -267,7 +274,8 @@ class FluidAccessScenario : public Scenario {
     }
     for (size_t i = 0; i < flows_.size(); ++i) {
       const Flow& f = flows_[i];
-      double b = f.down ? edge_.backlog[i] + shaper_down_.Backlog(i)
+      double b = f.down ? bottleneck_.Backlog(i) + edge_.backlog[i] + shaper_down_.Backlog(i) +
+                              access_dev_.backlog[i]
                         : gateway_.backlog[i] + shaper_up_.Backlog(i);
       (f.down ? down_rec_ : up_rec_)->AddBacklog(f.app_class, b, b / kPacket);
     }
@@ -286,7 +294,7 @@ class FluidAccessScenario : public Scenario {
       throw std::invalid_argument("shaping needs qdisc = htb; this scenario runs qdisc = " +
                                   info_.qdisc);
     }
-    (point == "down" ? shaper_down_ : shaper_up_).Configure(ScaledHtb(config, scale_));
+    (point == "down" ? shaper_down_ : shaper_up_).htb.Configure(ScaledHtb(config, scale_));
   }
 
   double now_s() const override { return t_; }
@@ -405,11 +413,11 @@ class FluidAccessScenario : public Scenario {
     // backlog ahead of it.
     const double q_edge = edge_.total[0] > 0 ? down_cap_->TimeOf(b_down + edge_.total[0]) - t : 0.0;
     const double q_gw = gateway_.total[0] > 0 ? up_cap_->TimeOf(b_up + gateway_.total[0]) - t : 0.0;
+    const double q_dev = access_dev_.Delay(0, access_bps_ / 8.0);
     std::fill(a_.begin(), a_.end(), 0.0);
     for (size_t i = 0; i < n; ++i) {
       Flow& f = flows_[i];
-      const double fwd = f.down ? base_down_s_ + q_edge + shaper_down_.Delay(f.app_class)
-                                : base_up_s_ + q_gw + shaper_up_.Delay(f.app_class);
+      const double fwd = OneWay(f, i, q_edge, q_gw, q_dev);
       const double back = f.down ? base_up_s_ + q_gw : base_down_s_ + q_edge;
       f.rtt_s = fwd + back;
       a_[i] = Send(f, dt);
@@ -417,19 +425,33 @@ class FluidAccessScenario : public Scenario {
       f.delivered_step = f.dropped_step = 0.0;
       if (a_[i] > 0) f.recorder->Offered(f.app_class, a_[i], a_[i] / PacketSize(f));
     }
-    for (auto* v : {&drop_, &b_, &c_, &shaped_, &served_up_}) std::fill(v->begin(), v->end(), 0.0);
+    for (auto* v : {&drop_, &b_, &c_, &shaped_, &served_up_, &aqm_out_, &dev_in_}) {
+      std::fill(v->begin(), v->end(), 0.0);
+    }
     for (size_t i = 0; i < n; ++i) {
       in_down_[i] = flows_[i].down ? a_[i] : 0.0;
       in_up_[i] = flows_[i].down ? 0.0 : a_[i];
     }
-    // down: edge buffer -> (random loss) -> down shaper -> client
-    edge_.Arrivals(in_down_);
-    edge_.Step(in_down_, &cap_down, dt, b_, drop_);
+    // down: bottleneck queue disc (held back while the edge buffer is full) -> edge buffer ->
+    // (random loss) -> down shaper (held back while the access device queue is full) -> the
+    // access device queue -> client
+    const std::vector<double>* to_edge = &in_down_;
+    if (bottleneck_kind_ != QdiscKind::kNone) {
+      const double edge_room = std::max(0.0, edge_.limit[0] - edge_.total[0] + cap_down);
+      bottleneck_.Step(in_down_, edge_room, dt, t, aqm_out_, drop_);
+      to_edge = &aqm_out_;
+    }
+    edge_.Arrivals(*to_edge);
+    edge_.Step(*to_edge, &cap_down, dt, b_, drop_);
     Lose(b_, spec_.path.down.loss_rate);
-    shaper_down_.Step(b_, access_bps_ / 8.0 * dt, dt, c_, drop_);
+    const double access_cap = access_bps_ / 8.0 * dt;
+    const double dev_room = std::max(0.0, access_dev_.limit[0] - access_dev_.total[0] + access_cap);
+    shaper_down_.Step(b_, dev_room, dt, t, dev_in_, drop_);
+    access_dev_.Arrivals(dev_in_);
+    access_dev_.Step(dev_in_, &access_cap, dt, c_, drop_);
     // up: up shaper (held back while the gateway buffer is full) -> gateway buffer -> edge
     const double room = std::max(0.0, gateway_.limit[0] - gateway_.total[0] + cap_up);
-    shaper_up_.Step(in_up_, room, dt, shaped_, drop_);
+    shaper_up_.Step(in_up_, room, dt, t, shaped_, drop_);
     gateway_.Arrivals(shaped_);
     gateway_.Step(shaped_, &cap_up, dt, served_up_, drop_);
     Lose(served_up_, spec_.path.up.loss_rate);
@@ -441,8 +463,7 @@ class FluidAccessScenario : public Scenario {
       if (drop_[i] > 0 && f.loss_seen_s < 0) f.loss_seen_s = t;
       if (drop_[i] > 0 && f.cc != Cc::kUdp) f.to_send += drop_[i] / kWire;  // retransmitted
       if (delivered > 0) {
-        const double one_way = f.down ? base_down_s_ + q_edge + shaper_down_.Delay(f.app_class)
-                                      : base_up_s_ + q_gw + shaper_up_.Delay(f.app_class);
+        const double one_way = OneWay(f, i, q_edge, q_gw, q_dev);
         const double packets = delivered / PacketSize(f);
         f.recorder->Delivered(f.app_class, delivered, packets);
         f.recorder->OnDelay(f.app_class, one_way, packets);
@@ -466,6 +487,13 @@ class FluidAccessScenario : public Scenario {
         for (auto& app : apps_) app->Delivered(flows_, i, delivered / Overhead(f), t + dt);
       }
     }
+  }
+
+  // The one-way delay of flow i's data now: base, bottleneck buffer, queue discs, device queue.
+  double OneWay(const Flow& f, size_t i, double q_edge, double q_gw, double q_dev) const {
+    if (!f.down) return base_up_s_ + q_gw + shaper_up_.Delay(i, f.app_class);
+    return base_down_s_ + bottleneck_.Delay(i, f.app_class) + q_edge +
+           shaper_down_.Delay(i, f.app_class) + q_dev;
   }
 
   static double Overhead(const Flow& f) { return f.cc == Cc::kUdp ? 1.0 : kWire; }
@@ -499,11 +527,16 @@ class FluidAccessScenario : public Scenario {
   double base_down_s_ = 0, base_up_s_ = 0, access_bps_ = 0;
   std::vector<Flow> flows_;
   std::vector<std::unique_ptr<FluidApp>> apps_;
-  FluidQueue edge_, gateway_;
-  FluidHtb shaper_down_, shaper_up_;
+  // The gateway's access device queue toward the client (ns-3's 100-packet drop-tail queue
+  // below the down shaping queue disc).
+  static constexpr double kAccessDevicePackets = 100;
+  QdiscKind shaping_kind_ = QdiscKind::kHtb, bottleneck_kind_ = QdiscKind::kNone;
+  FluidQueue edge_, gateway_, access_dev_;
+  FluidQdisc shaper_down_, shaper_up_, bottleneck_;
   // Per-flow scratch: offered, after the edge, after the down shaper, drops, the two
   // directions' offers, after the up shaper, after the gateway.
-  std::vector<double> a_, b_, c_, drop_, in_down_, in_up_, shaped_, served_up_;
+  // after the bottleneck queue disc, into the access device queue.
+  std::vector<double> a_, b_, c_, drop_, in_down_, in_up_, shaped_, served_up_, aqm_out_, dev_in_;
   double t_ = 0.0;
   double cached_t_ = -1.0, cached_down_ = 0.0, cached_up_ = 0.0;  // B at cached_t_
   uint64_t steps_ = 0;

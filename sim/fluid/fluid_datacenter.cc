@@ -96,7 +96,9 @@ class FluidDatacenter : public Scenario {
     info_.links = {"rx", "fabric"};
     info_.shaping_points = {"hosts"};
     info_.qdisc = p.String("qdisc");
-    RequireFluidQdiscs(info_.qdisc, "none");
+    // No queue disc on a host NIC is its 1000-packet FIFO.
+    nic_kind_ = ParseQdisc("qdisc", info_.qdisc);
+    if (nic_kind_ == QdiscKind::kNone) nic_kind_ = QdiscKind::kFifo;
     if (incast_senders_ > 0) info_.classes.push_back(kIncastClass);
     if (p.Int("shuffle_kb") > 0) info_.classes.push_back(kShuffleClass);
   }
@@ -162,6 +164,7 @@ class FluidDatacenter : public Scenario {
     }
     const size_t n = flows_.size();
     std::vector<AppClass> classes(n);
+    std::vector<double> packets(n, mtu);
     std::vector<int> up_group(n), down_group(n), port_group(n);
     for (size_t i = 0; i < n; ++i) {
       classes[i] = flows_[i].app_class;
@@ -170,11 +173,8 @@ class FluidDatacenter : public Scenario {
       down_group[i] = same_rack ? racks_ : Rack(dst_[i]);
       port_group[i] = dst_[i];
     }
-    nic_.assign(hosts_, FluidHtb());
-    for (auto& q : nic_) {
-      if (info_.qdisc == "htb") q.Configure(TransparentHtb(rate_ * 8.0));
-      q.Init(classes);
-    }
+    nic_.assign(hosts_, FluidQdisc());
+    for (auto& q : nic_) q.Init(nic_kind_, classes, packets, TransparentHtb(rate_ * 8.0));
     leaf_up_.Init(racks_ + 1, up_group, spines_ * buffer);
     spine_down_.Init(racks_ + 1, down_group, spines_ * buffer);
     leaf_up_.limit[racks_] = spine_down_.limit[racks_] = kInf;
@@ -224,7 +224,7 @@ class FluidDatacenter : public Scenario {
                                   info_.qdisc);
     }
     const HtbConfig scaled = ScaledHtb(config, p_.Double("scale"));
-    for (auto& q : nic_) q.Configure(scaled);
+    for (auto& q : nic_) q.htb.Configure(scaled);
   }
 
   double now_s() const override { return t_; }
@@ -265,7 +265,7 @@ class FluidDatacenter : public Scenario {
     const size_t n = flows_.size();
     for (size_t i = 0; i < n; ++i) {
       Flow& f = flows_[i];
-      const double q = nic_[src_[i]].Delay(f.app_class) + leaf_up_.Delay(leaf_up_.group_of[i]) +
+      const double q = nic_[src_[i]].Delay(i, f.app_class) + leaf_up_.Delay(leaf_up_.group_of[i]) +
                        spine_down_.Delay(spine_down_.group_of[i]) + port_.Delay(dst_[i]);
       f.rtt_s = 2 * BaseOneWay(i) + q;
       a_[i] = Send(f, dt);
@@ -276,7 +276,7 @@ class FluidDatacenter : public Scenario {
     const double link = rate_ * dt;
     for (int h = 0; h < hosts_; ++h) {
       for (size_t i = 0; i < n; ++i) in_[i] = src_[i] == h ? a_[i] : 0.0;
-      nic_[h].Step(in_, link, dt, b_, drop_);
+      nic_[h].Step(in_, link, dt, t, b_, drop_);
     }
     // Leaf uplinks (the spines' links together), then spine downlinks, then host ports.
     std::fill(up_cap_.begin(), up_cap_.end(), spines_ * link);
@@ -352,7 +352,8 @@ class FluidDatacenter : public Scenario {
   std::vector<int> src_, dst_;
   std::vector<std::unique_ptr<FanInApp>> apps_;
   std::vector<Owner> owner_;
-  std::vector<FluidHtb> nic_;
+  QdiscKind nic_kind_ = QdiscKind::kHtb;
+  std::vector<FluidQdisc> nic_;
   FluidQueue leaf_up_, spine_down_, port_;
   std::vector<double> a_, b_, c_, d_, e_, drop_, in_, up_cap_, port_cap_;
   double t_ = 0.0;

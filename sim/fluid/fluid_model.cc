@@ -4,16 +4,219 @@
 
 namespace linklab::sim::fluid {
 
-void RequireFluidQdiscs(const std::string& qdisc, const std::string& bottleneck_qdisc) {
-  if (qdisc != "htb" && qdisc != "none") {
-    throw std::invalid_argument("qdisc = '" + qdisc +
-                                "': the fluid backend models qdisc = htb or none; run "
-                                "fifo, codel, fq_codel, pie and red with backend = ns3");
+QdiscKind ParseQdisc(const std::string& key, const std::string& value) {
+  if (value == "none") return QdiscKind::kNone;
+  if (value == "htb") return QdiscKind::kHtb;
+  if (value == "fifo") return QdiscKind::kFifo;
+  if (value == "codel") return QdiscKind::kCodel;
+  if (value == "fq_codel") return QdiscKind::kFqCodel;
+  if (value == "pie") return QdiscKind::kPie;
+  if (value == "red") return QdiscKind::kRed;
+  throw std::invalid_argument(key + " = '" + value +
+                              "': the fluid backend models htb, fifo, codel, fq_codel, pie, red "
+                              "and none");
+}
+
+void FluidAqm::Init(QdiscKind k, const std::vector<double>& packet_bytes) {
+  kind = k;
+  const size_t n = packet_bytes.size();
+  // Queue limits in packets (ns-3 3.37 defaults; FIFO as linklab installs it).
+  double limit = 1000;
+  if (k == QdiscKind::kCodel) limit = 1500;
+  if (k == QdiscKind::kFqCodel) limit = 10240;
+  if (k == QdiscKind::kPie || k == QdiscKind::kRed) limit = 25;
+  unit = kPacket;  // a full packet: the largest of the flows'
+  for (double b : packet_bytes) unit = std::max(unit, b);
+  fifo.Init(1, std::vector<int>(n, 0), limit * unit);
+  packet = packet_bytes;
+  credit.assign(n, 0.0);
+  scratch.assign(n, 0.0);
+  rate = 0.0;
+  fq_backlog.assign(n, 0.0);
+  fq_rate.assign(n, 0.0);
+  fq_served.assign(n, 0.0);
+  fq_total = 0.0;
+  codel.assign(k == QdiscKind::kFqCodel ? n : 1, FluidCodel());
+  pie_p = 0.0;
+  pie_qdelay_old = 0.0;
+  pie_burst_s = kPieBurst;
+  pie_next_s = kPieUpdate;
+  red_avg = 0.0;
+}
+
+void FluidAqm::DropQueued(int packets, std::vector<double>& dropped) {
+  const double total = fifo.total[0];
+  if (packets <= 0 || total <= 0) return;
+  double removed = 0.0;
+  for (size_t i = 0; i < fifo.backlog.size(); ++i) {
+    if (fifo.backlog[i] <= 0) continue;
+    credit[i] += packets * fifo.backlog[i] / total;
+    if (credit[i] < 1.0) continue;
+    const double k = std::floor(credit[i]);
+    credit[i] -= k;
+    const double bytes = std::min(fifo.backlog[i], k * packet[i]);
+    fifo.backlog[i] -= bytes;
+    dropped[i] += bytes;
+    removed += bytes;
   }
-  if (bottleneck_qdisc != "none") {
-    throw std::invalid_argument("bottleneck_qdisc = '" + bottleneck_qdisc +
-                                "': the fluid backend models a drop-tail bottleneck buffer "
-                                "only (bottleneck_qdisc = none); run it with backend = ns3");
+  fifo.total[0] = std::max(0.0, total - removed);
+}
+
+// RFC 8033 as ns-3's PieQueueDisc: p += alpha (qdelay - ref) + beta (qdelay - qdelay_old),
+// the step scaled down while p is small, capped at 2 % once p >= 10 %.
+void FluidAqm::PieUpdate(double qdelay) {
+  double p = kPieA * (qdelay - kPieTarget) + kPieB * (qdelay - pie_qdelay_old);
+  if (pie_p < 0.000001) {
+    p /= 2048;
+  } else if (pie_p < 0.00001) {
+    p /= 512;
+  } else if (pie_p < 0.0001) {
+    p /= 128;
+  } else if (pie_p < 0.001) {
+    p /= 32;
+  } else if (pie_p < 0.01) {
+    p /= 8;
+  } else if (pie_p < 0.1) {
+    p /= 2;
+  }
+  if (pie_p >= 0.1 && p > 0.02) p = 0.02;
+  pie_p += p;
+  if (qdelay == 0 && pie_qdelay_old == 0) pie_p *= 0.98;
+  if (qdelay > 0.25) pie_p += 0.02;
+  pie_p = std::clamp(pie_p, 0.0, 1.0);
+  if (pie_p == 0 && qdelay < kPieTarget / 2 && pie_qdelay_old < kPieTarget / 2) {
+    pie_burst_s = kPieBurst;
+  } else {
+    pie_burst_s = std::max(0.0, pie_burst_s - kPieUpdate);
+  }
+  pie_qdelay_old = qdelay;
+}
+
+void FluidAqm::Step(const std::vector<double>& in, double capacity, double dt, double now,
+                    std::vector<double>& out, std::vector<double>& dropped) {
+  const size_t n = in.size();
+  const double end = now + dt;
+  if (kind == QdiscKind::kFqCodel) {
+    // Max-min fair service over the flows with backlog (DRR with byte quanta, new flows first).
+    size_t open = 0;
+    for (size_t i = 0; i < n; ++i) {
+      scratch[i] = fq_backlog[i] + in[i];  // demand
+      fq_served[i] = 0.0;
+      if (scratch[i] > 0) ++open;
+    }
+    double left = capacity;
+    while (open > 0 && left > 1e-9) {
+      const double share = left / static_cast<double>(open);
+      bool settled = false;
+      for (size_t i = 0; i < n; ++i) {
+        const double want = scratch[i] - fq_served[i];
+        if (want <= 0) continue;
+        if (want <= share) {
+          fq_served[i] = scratch[i];
+          left -= want;
+          --open;
+          settled = true;
+        }
+      }
+      if (!settled) {
+        for (size_t i = 0; i < n; ++i) {
+          if (scratch[i] - fq_served[i] > 0) fq_served[i] += share;
+        }
+        left = 0.0;
+      }
+    }
+    fq_total = 0.0;
+    for (size_t i = 0; i < n; ++i) {
+      out[i] += fq_served[i];
+      fq_backlog[i] = std::max(0.0, scratch[i] - fq_served[i]);
+      if (fq_served[i] > 0) fq_rate[i] = fq_served[i] / dt;
+      fq_total += fq_backlog[i];
+    }
+    // Over the shared limit: drop from the fattest flow queue.
+    while (fq_total > fifo.limit[0] + 1e-9) {
+      size_t fat = 0;
+      for (size_t i = 1; i < n; ++i) {
+        if (fq_backlog[i] > fq_backlog[fat]) fat = i;
+      }
+      const double d = std::min(fq_backlog[fat], fq_total - fifo.limit[0]);
+      fq_backlog[fat] -= d;
+      dropped[fat] += d;
+      fq_total -= d;
+    }
+    // CoDel per flow queue, on the sojourn time at its own service rate.
+    for (size_t i = 0; i < n; ++i) {
+      if (fq_backlog[i] <= 0) {
+        if (codel[i].dropping || codel[i].above) codel[i].Drops(0.0, 0.0, end);
+        continue;
+      }
+      if (fq_served[i] <= 0) continue;  // no dequeue, no drop
+      const int k = codel[i].Drops(fq_backlog[i] / fq_rate[i], fq_backlog[i], end);
+      if (k <= 0) continue;
+      const double d = std::min(fq_backlog[i], k * packet[i]);
+      fq_backlog[i] -= d;
+      dropped[i] += d;
+      fq_total -= d;
+    }
+    fq_total = std::max(0.0, fq_total);
+    return;
+  }
+  // Early drops at enqueue (PIE, RED), as whole packets by per-flow credit.
+  double p = 0.0;
+  const double queued = fifo.total[0];
+  if (kind == QdiscKind::kPie) {
+    if (pie_burst_s <= 0 && !(pie_qdelay_old < kPieTarget / 2 && pie_p < 0.2) &&
+        queued > 2 * unit) {
+      p = pie_p;
+    }
+  } else if (kind == QdiscKind::kRed) {
+    double arrivals = 0.0;
+    for (size_t i = 0; i < n; ++i) arrivals += in[i] / packet[i];
+    const double q = queued / unit;
+    if (queued <= 0 && arrivals <= 0) {
+      red_avg *= std::pow(1.0 - kRedWeight, kRedIdlePps * dt);
+    } else {
+      red_avg = q + (red_avg - q) * std::pow(1.0 - kRedWeight, arrivals);
+    }
+    double pb = 0.0;
+    if (red_avg >= 2 * kRedMax) {
+      pb = 1.0;
+    } else if (red_avg >= kRedMax) {
+      pb = kRedMaxP + (1 - kRedMaxP) * (red_avg - kRedMax) / kRedMax;
+    } else if (red_avg >= kRedMin) {
+      pb = kRedMaxP * (red_avg - kRedMin) / (kRedMax - kRedMin);
+    }
+    // `wait`: drops spaced uniformly between 1/pb and 2/pb packets apart.
+    p = pb >= 1.0 ? 1.0 : pb / 1.5;
+  }
+  const std::vector<double>* admitted = &in;
+  if (p > 0) {
+    for (size_t i = 0; i < n; ++i) {
+      scratch[i] = in[i];
+      if (in[i] <= 0) continue;
+      credit[i] += p * in[i] / packet[i];
+      if (credit[i] < 1.0) continue;
+      const double k = std::floor(credit[i]);
+      credit[i] -= k;
+      const double bytes = std::min(in[i], k * packet[i]);
+      scratch[i] -= bytes;
+      dropped[i] += bytes;
+    }
+    admitted = &scratch;
+  }
+  fifo.Arrivals(*admitted);
+  fifo.Step(*admitted, &capacity, dt, out, dropped);
+  const bool served = fifo.served_rate[0] > 0;
+  if (served) rate = fifo.served_rate[0];
+  if (kind == QdiscKind::kCodel && served) {
+    DropQueued(codel[0].Drops(fifo.total[0] / rate, fifo.total[0], end), dropped);
+  } else if (kind == QdiscKind::kCodel && fifo.total[0] <= 0) {
+    codel[0].Drops(0.0, 0.0, end);
+  }
+  if (kind == QdiscKind::kPie) {
+    while (pie_next_s <= end + 1e-12) {
+      PieUpdate(fifo.total[0] > 0 ? fifo.total[0] / std::max(rate, 1.0) : 0.0);
+      pie_next_s += kPieUpdate;
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // The pieces of the fluid backend (sim/fluid/): flows with flow-level TCP models, fluid queues
-// (FIFO groups and the HTB shaper) and the application interface. Internal to sim/.
+// (FIFO groups, the HTB shaper, and the FIFO, CoDel, FQ-CoDel, PIE and RED queue discs) and the
+// application interface. Internal to sim/.
 //
 // A step of a fluid scenario: every flow offers bytes (TCP at cwnd / RTT, limited by what its
 // application still has to send; UDP at its rate); each queue on a path takes its arrivals,
@@ -227,6 +228,151 @@ struct FluidHtb {
   double Backlog(size_t flow) const { return queue.backlog[flow]; }
 };
 
+// The queue discs of the scenarios' `qdisc` and `bottleneck_qdisc` keys.
+enum class QdiscKind { kNone, kHtb, kFifo, kCodel, kFqCodel, kPie, kRed };
+
+// Parses a queue disc name; an unknown one is an error naming `key` and the value.
+QdiscKind ParseQdisc(const std::string& key, const std::string& value);
+
+// CoDel's control law (RFC 8289, as ns-3's CoDelQueueDisc): once the sojourn time has stayed
+// above `target` for an `interval`, drop at dequeue, the next drop interval/sqrt(count) later.
+struct FluidCodel {
+  static constexpr double kTarget = 0.005;     // s (ns-3 default)
+  static constexpr double kInterval = 0.100;   // s
+  static constexpr double kMinBytes = 1500.0;  // no drop with at most one MTU queued
+  bool dropping = false, above = false;
+  double first_above_s = 0.0, drop_next_s = 0.0;
+  int count = 0, last_count = 0;
+
+  // Packets to drop at time `now` (s) for a queue of `bytes` whose head waited `sojourn_s`.
+  int Drops(double sojourn_s, double bytes, double now) {
+    bool ok = false;
+    if (sojourn_s < kTarget || bytes <= kMinBytes) {
+      above = false;
+    } else if (!above) {
+      above = true;
+      first_above_s = now + kInterval;
+    } else if (now >= first_above_s) {
+      ok = true;
+    }
+    int drops = 0;
+    if (dropping) {
+      if (!ok) {
+        dropping = false;
+      } else {
+        while (now >= drop_next_s && drops < 1000) {
+          ++drops;
+          ++count;
+          drop_next_s += kInterval / std::sqrt(static_cast<double>(count));
+        }
+      }
+    } else if (ok) {
+      drops = 1;
+      dropping = true;
+      const int delta = count - last_count;
+      count = (delta > 1 && now - drop_next_s < 16 * kInterval) ? delta : 1;
+      last_count = count;
+      drop_next_s = now + kInterval / std::sqrt(static_cast<double>(count));
+    }
+    return drops;
+  }
+};
+
+// The non-HTB queue discs as fluid queues with per-flow backlog (IP bytes), with ns-3 3.37's
+// defaults: FIFO (1000 packets); CoDel (1500 packets, drops at dequeue by FluidCodel); FQ-CoDel
+// (a queue per flow, served max-min fair as DRR's byte quanta give, CoDel per flow queue,
+// 10240 packets shared, overflow dropped from the fattest flow); PIE (25 packets, drop
+// probability from the queue delay every 15 ms, alpha 0.125, beta 1.25, 15 ms reference,
+// 150 ms burst allowance, drops at enqueue); RED (25 packets, EWMA weight 0.002 of the queue in
+// packets, thresholds 5 and 15, max_p 0.02, gentle, `wait`). Random drops become whole
+// packets by a deterministic per-flow credit, so a flow sees drops as often as ns-3 would.
+struct FluidAqm {
+  QdiscKind kind = QdiscKind::kFifo;
+  FluidQueue fifo;              // one group: all kinds but FQ-CoDel
+  std::vector<double> packet;   // per flow: IP bytes of its packets
+  std::vector<double> credit;   // per flow: packets of drop owed
+  std::vector<double> scratch;  // per flow
+  double rate = 0.0;            // last positive service rate (bytes/s)
+  double unit = kPacket;        // bytes of a full packet (queue limits count packets)
+  // FQ-CoDel: per-flow queues.
+  std::vector<double> fq_backlog, fq_rate, fq_served;
+  std::vector<FluidCodel> codel;  // one (CoDel) or one per flow (FQ-CoDel)
+  double fq_total = 0.0;
+  // PIE.
+  double pie_p = 0.0, pie_qdelay_old = 0.0, pie_burst_s = 0.0, pie_next_s = 0.0;
+  // RED: the average queue (packets).
+  double red_avg = 0.0;
+
+  static constexpr double kPieTarget = 0.015, kPieUpdate = 0.015, kPieA = 0.125, kPieB = 1.25;
+  static constexpr double kPieBurst = 0.150;
+  static constexpr double kRedMin = 5, kRedMax = 15, kRedWeight = 0.002, kRedMaxP = 1.0 / 50;
+  static constexpr double kRedIdlePps = 1.5e6 / 8 / 500;  // LinkBandwidth / MeanPktSize
+
+  // `packet_bytes`: per flow.
+  void Init(QdiscKind k, const std::vector<double>& packet_bytes);
+  // Takes `in` (per flow), serves at most `capacity` bytes in `dt` s starting at `now` (s);
+  // adds service to `out`, drops to `dropped`.
+  void Step(const std::vector<double>& in, double capacity, double dt, double now,
+            std::vector<double>& out, std::vector<double>& dropped);
+  // Queueing delay of flow `i` (s).
+  double Delay(size_t i) const {
+    if (kind == QdiscKind::kFqCodel) {
+      return fq_backlog[i] > 0 ? fq_backlog[i] / std::max(fq_rate[i], 1.0) : 0.0;
+    }
+    return fifo.total[0] > 0 ? fifo.total[0] / std::max(rate, 1.0) : 0.0;
+  }
+  double Backlog(size_t i) const {
+    return kind == QdiscKind::kFqCodel ? fq_backlog[i] : fifo.backlog[i];
+  }
+  double Total() const { return kind == QdiscKind::kFqCodel ? fq_total : fifo.total[0]; }
+
+ private:
+  // Drops `packets` packets from the backlog of the flows, shared by their backlog.
+  void DropQueued(int packets, std::vector<double>& dropped);
+  void PieUpdate(double qdelay_s);
+};
+
+// A queue disc at a shaping point or above a bottleneck buffer, by kind: HTB, none (passes
+// its arrivals through, unlimited) or one of FluidAqm's.
+struct FluidQdisc {
+  QdiscKind kind = QdiscKind::kNone;
+  FluidHtb htb;  // kHtb
+  FluidAqm aqm;  // the others
+
+  // `classes` and `packet_bytes`: per flow. HTB starts with `htb_start`.
+  void Init(QdiscKind k, const std::vector<AppClass>& classes,
+            const std::vector<double>& packet_bytes, const HtbConfig& htb_start) {
+    kind = k;
+    htb = FluidHtb();
+    if (k == QdiscKind::kHtb) {
+      htb.Configure(htb_start);
+      htb.Init(classes);
+    } else if (k != QdiscKind::kNone) {
+      aqm.Init(k, packet_bytes);
+    }
+  }
+  // Serves at most `capacity` bytes this step (of `dt` s from `now`).
+  void Step(const std::vector<double>& in, double capacity, double dt, double now,
+            std::vector<double>& out, std::vector<double>& dropped) {
+    if (kind == QdiscKind::kHtb) {
+      htb.Step(in, capacity, dt, out, dropped);
+    } else if (kind == QdiscKind::kNone) {
+      for (size_t i = 0; i < in.size(); ++i) out[i] += in[i];
+    } else {
+      aqm.Step(in, capacity, dt, now, out, dropped);
+    }
+  }
+  // Queueing delay (s) of flow `i` of class `c`.
+  double Delay(size_t i, AppClass c) const {
+    if (kind == QdiscKind::kHtb) return htb.Delay(c);
+    return kind == QdiscKind::kNone ? 0.0 : aqm.Delay(i);
+  }
+  double Backlog(size_t i) const {
+    if (kind == QdiscKind::kHtb) return htb.Backlog(i);
+    return kind == QdiscKind::kNone ? 0.0 : aqm.Backlog(i);
+  }
+};
+
 // Applications drive their flows' demand and read their deliveries (payload bytes).
 class FluidApp {
  public:
@@ -247,10 +393,6 @@ inline void NewConnection(Flow& f) {
   f.bbr_full_bw = 0.0;
   f.loss_seen_s = -1.0;
 }
-
-// Refuses queue discs the fluid backend does not model (it models htb and none at the
-// shaping points and a drop-tail bottleneck buffer), naming the key and value.
-void RequireFluidQdiscs(const std::string& qdisc, const std::string& bottleneck_qdisc);
 
 // Bytes (IP) flow `f` offers in a step of `dt` seconds (taken from its application's demand).
 double Send(Flow& f, double dt);
