@@ -314,6 +314,7 @@ class FluidAccessScenario : public Scenario {
  private:
   size_t AddFlow(Flow f) {
     f.recorder = f.down ? down_rec_.get() : up_rec_.get();
+    f.rng = core::Rng::Derive(seed_, 7000 + flows_.size());
     flows_.push_back(f);
     return flows_.size() - 1;
   }
@@ -461,7 +462,6 @@ class FluidAccessScenario : public Scenario {
       f.delivered_step = delivered;
       f.dropped_step = drop_[i];
       if (drop_[i] > 0 && f.loss_seen_s < 0) f.loss_seen_s = t;
-      if (drop_[i] > 0 && f.cc != Cc::kUdp) f.to_send += drop_[i] / kWire;  // retransmitted
       if (delivered > 0) {
         const double one_way = OneWay(f, i, q_edge, q_gw, q_dev);
         const double packets = delivered / PacketSize(f);

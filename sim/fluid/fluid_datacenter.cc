@@ -6,8 +6,8 @@
 //   -> the destination host's port
 //
 // Same-rack traffic skips the two fabric stages. The step is `fluid_dt_ms` or an eighth of the
-// RTT, whichever is shorter. TCP retransmission timeouts are not modelled (the default fabric
-// buffers hold a whole incast round; deep incast collapse diverges from ns-3).
+// RTT, whichever is shorter. TCP flows time out as on ns-3 (1 s minimum RTO) when a small
+// buffer drops a whole window (incast collapse).
 
 #include <algorithm>
 #include <cmath>
@@ -133,6 +133,7 @@ class FluidDatacenter : public Scenario {
       f.counters = counters;
       f.recorder = to == 0 ? rx_.get() : fabric_.get();
       f.rtt_samples = true;
+      f.rng = core::Rng::Derive(seed, 7000 + flows_.size());
       flows_.push_back(f);
       src_.push_back(from);
       dst_.push_back(to);
@@ -315,10 +316,10 @@ class FluidDatacenter : public Scenario {
         rx_->Dropped(f.app_class, port_drops[i] / f.packet_bytes);
       const double delivered = e_[i];
       f.delivered_step = delivered;
-      if (drop_[i] > 0) {
-        if (f.loss_seen_s < 0) f.loss_seen_s = t;
-        f.to_send += drop_[i] / f.wire;  // retransmitted
-      }
+      f.dropped_step = drop_[i];  // sent again by React (fast retransmit or timeout)
+      // Incast drops at the port: what stays of the port's older backlog is ahead of them.
+      f.queued_ahead = std::max(0.0, port_.backlog[i] - (d_[i] - port_drops[i]));
+      if (drop_[i] > 0 && f.loss_seen_s < 0) f.loss_seen_s = t;
       if (delivered > 0) {
         const double packets = delivered / f.packet_bytes;
         // The forward queues' delay is all of the RTT above the base (ACKs do not queue).

@@ -1,5 +1,7 @@
 #include "sim/fluid/fluid_model.h"
 
+#include <cmath>
+#include <cstdint>
 #include <stdexcept>
 
 namespace linklab::sim::fluid {
@@ -222,6 +224,8 @@ void FluidAqm::Step(const std::vector<double>& in, double capacity, double dt, d
 
 namespace {
 void Bbr(Flow& f, double acked, double now);
+enum class Repair { kNone, kFastRetransmit, kWaiting, kTimeout };
+Repair RepairLosses(Flow& f, double acked, double now);
 }  // namespace
 
 // Bytes (IP) the flow offers this step.
@@ -233,8 +237,10 @@ double Send(Flow& f, double dt) {
     static const double kGains[8] = {1.25, 0.75, 1, 1, 1, 1, 1, 1};
     rate = std::min(rate, kGains[f.bbr_cycle] * f.btlbw);
   }
-  const double payload = std::min(rate * dt, f.to_send);
+  const double payload = std::min({rate * dt, f.to_send, f.send_budget});
   f.to_send -= payload;
+  f.send_budget -= payload;
+  f.inflight += payload * f.wire;
   return payload * f.wire;
 }
 
@@ -243,12 +249,14 @@ void React(Flow& f, double now) {
   if (f.cc == Cc::kUdp) return;
   const double acked = f.delivered_step / f.wire;
   f.min_rtt = std::min(f.min_rtt, f.rtt_s);
+  const Repair repair = RepairLosses(f, acked, now);
+  if (repair == Repair::kWaiting || repair == Repair::kTimeout) return;
   if (f.cc == Cc::kBbr) {
     Bbr(f, acked, now);
     return;
   }
   // A loss is noticed one RTT after it happened; one reaction per RTT.
-  if (f.loss_seen_s >= 0 && now >= f.loss_seen_s + f.rtt_s) {
+  if (repair == Repair::kFastRetransmit) {
     if (now >= f.last_reaction_s + f.rtt_s) {
       f.last_reaction_s = now;
       if (f.cc == Cc::kNewReno) {
@@ -284,6 +292,11 @@ void React(Flow& f, double now) {
   }
   // Cubic: W(t) = C (t - K)^3 + Wmax in segments, C = 0.4, beta = 0.7; never slower than
   // Reno would grow from the same point.
+  if (f.epoch_s < 0) {  // after a timeout: the curve starts here, up to the old peak
+    f.epoch_s = now;
+    f.wmax = std::max(f.wmax, f.cwnd);
+    f.cubic_k = std::cbrt((f.wmax - f.cwnd) / f.mss / 0.4);
+  }
   const double wmax = f.wmax / f.mss;
   const double x = now - f.epoch_s - f.cubic_k;
   const double cubic = (0.4 * x * x * x + wmax) * f.mss;
@@ -294,6 +307,98 @@ void React(Flow& f, double now) {
 }
 
 namespace {
+
+// Losses and the retransmission timer, before any growth. Bytes a flow delivers after its
+// oldest unrepaired loss, beyond those it had queued ahead of the loss (`queued_ahead`, where
+// the scenario knows it), stand for duplicate ACKs. One RTT after the loss, three segments' worth
+// means fast retransmit (below that, with the chance a Poisson count of packets reaches three): the
+// lost bytes are sent again and the caller cuts cwnd as before. Otherwise (a whole window lost, as
+// in incast) the window is stuck and the flow sends nothing until its timer fires. The timer runs
+// while bytes are outstanding and restarts on ACK progress (deliveries with no loss pending); it
+// fires after an RTO without progress. A uniform draw in [0, 1) from the flow's stream
+// (splitmix64).
+double Uniform(uint64_t& state) {
+  uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return static_cast<double>((z ^ (z >> 31)) >> 11) * 0x1.0p-53;
+}
+
+Repair RepairLosses(Flow& f, double acked, double now) {
+  const bool progress = acked > 0 && f.lost <= 0;
+  if (f.lost > 0) f.dupack_bytes += acked;
+  f.inflight = std::max(0.0, f.inflight - f.delivered_step - f.dropped_step);
+  if (f.dropped_step > 0) {
+    // A new loss: the flow's bytes still queued ahead of it will not be duplicate ACKs.
+    if (f.lost <= 0) f.dupack_bytes = -f.queued_ahead / f.wire;
+    f.lost += f.dropped_step / f.wire;
+  }
+  const double step_s = now - f.react_s;
+  f.react_s = now;
+  if (progress) {
+    // The RTT the delivered bytes saw: the bytes still outstanding over the delivery rate
+    // (Little's law) above the path's minimum, never more than the RTT seen now (which on a
+    // trace already knows of a coming outage).
+    const double queued_s = step_s > 0 ? f.inflight / (f.delivered_step / step_s) : 0.0;
+    f.rto.Sample(std::min(f.rtt_s, f.min_rtt + queued_s));
+    f.timer_s = now;
+    f.send_budget = kInf;
+  }
+  Repair repair = Repair::kNone;
+  if (f.lost > 0 && f.loss_seen_s >= 0 && now >= f.loss_seen_s + f.rtt_s) {
+    const double d = f.dupack_bytes / f.mss;
+    bool fast = d >= kDupAckSegments;
+    if (!fast && !f.waiting) {
+      // At first sight of the loss, the fluid's d segments stand for a Poisson number of
+      // packets after the loss, and a loss of m < 1 segments for a packet lost with chance m:
+      // a timeout needs both the packet lost and fewer than three after it.
+      const double m = std::min(1.0, f.lost / f.mss);
+      const double few = d <= 0 ? 1.0 : std::exp(-d) * (1.0 + d + d * d / 2.0);
+      fast = Uniform(f.rng) >= m * few;
+    }
+    if (fast) {
+      f.to_send += f.lost;
+      f.lost = 0.0;
+      f.loss_seen_s = -1.0;
+      f.timer_s = now;
+      f.send_budget = kInf;
+      f.waiting = false;
+      return Repair::kFastRetransmit;
+    }
+    f.send_budget = 0.0;
+    f.waiting = true;
+    repair = Repair::kWaiting;
+  }
+  const double outstanding = f.inflight / f.wire + f.lost;  // payload
+  if (outstanding < 1.0) {                                  // nothing outstanding: the timer is off
+    f.timer_s = now;
+    return repair;
+  }
+  if (now - f.timer_s < f.rto.rto_s) return repair;
+  // Timeout (RFC 5681 3.1, as ns-3's ReTxTimeout): ssthresh from the flight, cwnd to the loss
+  // window of one segment, slow start again; the lost bytes go first, one segment before ACK
+  // progress; the RTO backs off.
+  ++f.timeouts;
+  if (f.cc == Cc::kCubic) {
+    // TcpCubic::GetSsThresh (beta 0.7, fast convergence); the epoch restarts with the first
+    // growth in congestion avoidance.
+    f.wmax = f.cwnd < f.wmax ? f.cwnd * (1.0 + 0.7) / 2.0 : f.cwnd;
+    f.ssthresh = std::max(0.7 * f.cwnd, 2 * f.mss);
+    f.epoch_s = -1.0;
+  } else if (f.cc == Cc::kNewReno) {
+    f.ssthresh = std::max(outstanding / 2, 2 * f.mss);
+  }
+  f.cwnd = f.mss;
+  f.to_send += f.lost;
+  f.lost = 0.0;
+  f.loss_seen_s = -1.0;
+  f.waiting = false;
+  f.send_budget = f.mss;
+  f.timer_s = now;
+  f.last_reaction_s = now;
+  f.rto.Backoff();
+  return Repair::kTimeout;
+}
 
 // BBR v1, coarsely: startup doubles until the delivery rate stops growing 25% for three
 // rounds, then pacing cycles the gains over the bandwidth estimate; cwnd = 2 BDP.

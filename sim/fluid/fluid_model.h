@@ -11,11 +11,15 @@
 // one RTT after it happened, once per RTT (NewReno halves; Cubic backs off to 0.7 with fast
 // convergence and regrows on the cubic curve, leaving slow start by HyStart; BBR paces at its
 // bandwidth estimate and ignores loss), and grows on delivered bytes. Dropped TCP bytes are
-// sent again. Delays are the base path delay plus every queue's backlog over its service.
+// sent again: after three duplicate ACKs' worth of delivery, one RTT after the loss (fast
+// retransmit); otherwise the flow stalls until its retransmission timer fires (RFC 6298, see
+// RtoEstimator), as it does too when nothing is delivered for an RTO (an outage). Delays are
+// the base path delay plus every queue's backlog over its service.
 
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <string>
 #include <vector>
@@ -34,6 +38,39 @@ constexpr double kAckBytes = 52.0;            // IP size of a pure ACK with time
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
 enum class Cc { kNewReno, kCubic, kBbr, kUdp };
+
+// The RFC 6298 retransmission timer with ns-3 3.37's defaults: TcpSocketBase MinRto 1 s and
+// ClockGranularity 1 ms, RttMeanDeviation alpha 1/8 and beta 1/4, the RTO doubling on each
+// timeout up to 60 s (TcpSocketBase::ReTxTimeout) until the next RTT sample recomputes it.
+struct RtoEstimator {
+  static constexpr double kMinRtoS = 1.0;
+  static constexpr double kGranularityS = 0.001;
+  static constexpr double kMaxRtoS = 60.0;
+  static constexpr double kInitialRtoS = 1.0;  // RFC 6298 (2.1), before any sample
+  double srtt_s = 0.0, rttvar_s = 0.0;
+  double rto_s = kInitialRtoS;
+  bool sampled = false;
+
+  // One RTT measurement (s): SRTT and RTTVAR (RFC 6298 2.2, 2.3), RTO = SRTT + max(G, 4 RTTVAR)
+  // at least kMinRtoS; clears any backoff.
+  void Sample(double rtt_s) {
+    if (!sampled) {
+      srtt_s = rtt_s;
+      rttvar_s = rtt_s / 2;
+      sampled = true;
+    } else {
+      const double err = rtt_s - srtt_s;
+      srtt_s += err / 8;
+      rttvar_s += (std::abs(err) - rttvar_s) / 4;
+    }
+    rto_s = std::max(srtt_s + std::max(kGranularityS, 4 * rttvar_s), kMinRtoS);
+  }
+  // A timeout: the RTO doubles, up to kMaxRtoS (RFC 6298 5.5).
+  void Backoff() { rto_s = std::min(2 * rto_s, kMaxRtoS); }
+};
+
+// Segments delivered after a loss that make the three duplicate ACKs of fast retransmit.
+constexpr double kDupAckSegments = 3.0;
 
 inline Cc ParseCc(const std::string& name) {
   if (name == "newreno") return Cc::kNewReno;
@@ -65,6 +102,18 @@ struct Flow {
   double last_reaction_s = -kInf;
   double rtt_s = 0.0;
   double next_rtt_sample_s = 0.0;
+  // Loss repair and the retransmission timer.
+  RtoEstimator rto;
+  double inflight = 0.0;      // IP bytes sent and not yet delivered or dropped
+  double lost = 0.0;          // payload bytes dropped and not yet sent again
+  double dupack_bytes = 0.0;  // payload delivered since the oldest unrepaired loss's step
+  double queued_ahead = 0.0;  // IP bytes queued ahead of this step's drops (set with them)
+  double timer_s = 0.0;       // when the retransmission timer was last (re)started
+  double react_s = 0.0;       // the last React's time
+  double send_budget = kInf;  // payload it may send before ACK progress (0: waits for its timer)
+  bool waiting = false;       // a loss fast retransmit cannot repair: waits for its timer
+  int timeouts = 0;           // retransmission timeouts so far
+  uint64_t rng = 0;           // the flow's random stream (seeded by the scenario)
   // Per-step flows of bytes (IP bytes).
   double sent_step = 0.0, delivered_step = 0.0, dropped_step = 0.0;
   AppCounters* counters = nullptr;
@@ -392,11 +441,16 @@ inline void NewConnection(Flow& f) {
   f.bbr_flat_rounds = 0;
   f.bbr_full_bw = 0.0;
   f.loss_seen_s = -1.0;
+  f.rto = RtoEstimator();
+  f.inflight = f.lost = f.dupack_bytes = 0.0;
+  f.send_budget = kInf;
+  f.waiting = false;
 }
 
 // Bytes (IP) flow `f` offers in a step of `dt` seconds (taken from its application's demand).
 double Send(Flow& f, double dt);
-// Congestion control after a step: losses noticed, growth on delivered bytes.
+// Congestion control after a step (reads delivered_step and dropped_step, IP bytes): losses
+// repaired by fast retransmit or by a retransmission timeout, growth on delivered bytes.
 void React(Flow& f, double now);
 
 }  // namespace linklab::sim::fluid
