@@ -24,8 +24,8 @@ struct Returns {
 
 Returns RunShort(const std::string& config, std::vector<std::string> sets, int seed) {
   const std::string out = ::testing::TempDir() + "/repro_" +
-                          ::testing::UnitTest::GetInstance()->current_test_info()->name() +
-                          "_" + std::to_string(seed);
+                          ::testing::UnitTest::GetInstance()->current_test_info()->name() + "_" +
+                          std::to_string(seed);
   std::filesystem::remove_all(out);
   sets.push_back("experiment.output=" + out);
   sets.push_back("experiment.seed=" + std::to_string(seed));
@@ -78,8 +78,7 @@ TEST(Repro, DqnCartPoleLearnsWithin50kSteps) {
   const Returns r = MedianOverSeeds(
       "experiments/reference/dqn_cartpole.ini",
       {"train.total_steps=50000", "agent.learning_starts=1000", "agent.exploration_fraction=0.2",
-       "agent.learning_rate=0.001", "agent.target_update_interval=250",
-       "agent.train_frequency=4"});
+       "agent.learning_rate=0.001", "agent.target_update_interval=250", "agent.train_frequency=4"});
   EXPECT_GE(r.eval, 195.0);
   EXPECT_GE(r.train, 150.0);
 }
