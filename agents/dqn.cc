@@ -210,13 +210,7 @@ class Dqn : public Agent {
 
   // The online Q-network with a categorical (argmax) head.
   models::PolicyArtefact ExportPolicy() const override {
-    models::PolicyArtefact a;
-    a.agent = "dqn";
-    a.observation_space = obs_space_;
-    a.action_space = act_space_;
-    a.network = online_.spec(q_index_);
-    const float* p = online_.MlpData(q_index_);
-    a.params.assign(p, p + a.network.num_params());
+    models::PolicyArtefact a = online_.Artefact(q_index_, "dqn", obs_space_, act_space_);
     a.head.kind = models::ActionHead::Kind::kCategorical;
     return a;
   }

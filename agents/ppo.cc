@@ -306,13 +306,7 @@ class Ppo : public Agent {
 
   // The actor: categorical argmax (Discrete) or the Gaussian mean clipped to the bounds (Box).
   models::PolicyArtefact ExportPolicy() const override {
-    models::PolicyArtefact a;
-    a.agent = "ppo";
-    a.observation_space = obs_space_;
-    a.action_space = act_space_;
-    a.network = params_.spec(actor_);
-    const float* p = params_.MlpData(actor_);
-    a.params.assign(p, p + a.network.num_params());
+    models::PolicyArtefact a = params_.Artefact(actor_, "ppo", obs_space_, act_space_);
     a.head.kind = discrete_ ? models::ActionHead::Kind::kCategorical
                             : models::ActionHead::Kind::kGaussianMean;
     a.head.clip_to_bounds = true;

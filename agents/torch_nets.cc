@@ -95,6 +95,19 @@ const float* ParamSet::MlpData(int index) const {
   return flat_.data_ptr<float>() + mlps_[index].offset;
 }
 
+models::PolicyArtefact ParamSet::Artefact(int index, const std::string& agent,
+                                          const envs::Space& observation_space,
+                                          const envs::Space& action_space) const {
+  models::PolicyArtefact a;
+  a.agent = agent;
+  a.observation_space = observation_space;
+  a.action_space = action_space;
+  a.network = spec(index);
+  const float* p = MlpData(index);
+  a.params.assign(p, p + a.network.num_params());
+  return a;
+}
+
 double ParamSet::ClipGradNorm(double max_norm) {
   const double norm = grad_.norm().item<double>();
   if (max_norm > 0 && norm > max_norm) grad_.mul_(max_norm / (norm + 1e-6));

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "models/mlp.h"
+#include "models/policy.h"
 
 namespace linklab::agents {
 
@@ -51,6 +52,12 @@ class ParamSet {
   int64_t size() const { return flat_.numel(); }
   // Scales the gradient so its global L2 norm is at most `max_norm`; returns the norm before.
   double ClipGradNorm(double max_norm);
+
+  // MLP `index` as a torch-free policy artefact of `agent` (network and parameters; the
+  // caller sets the action head).
+  models::PolicyArtefact Artefact(int index, const std::string& agent,
+                                  const envs::Space& observation_space,
+                                  const envs::Space& action_space) const;
 
   // A text description of every tensor ("q.0.weight [120, 4]"), saved with checkpoints and
   // compared on load so that a checkpoint of another shape is refused with the difference.

@@ -6,6 +6,7 @@
 
 #include "agents/trainer.h"
 #include "envs/registry.h"
+#include "tests/agents/small_agent.h"
 
 namespace linklab::agents {
 namespace {
@@ -24,17 +25,7 @@ Built Make(const std::string& algo, const std::string& id, int64_t total_steps, 
   envs::VectorOptions o;
   o.num_envs = 2;
   s.env = envs::MakeVectorEnv(id, envs::ResolveEnvParams(id, {}, "test"), o);
-  core::RawValues raw;
-  const auto& entry = AgentRegistry().Find(algo);
-  for (const auto& p : entry.params) {
-    if (p.name == "learning_starts") raw[p.name] = {"200", "test"};
-    if (p.name == "num_steps") raw[p.name] = {"64", "test"};
-    if (p.name == "buffer_size") raw[p.name] = {"1000", "test"};
-  }
-  const core::Params params = core::Params::Resolve(entry.params, raw, "[agent]");
-  AgentContext ctx{s.env->single_observation_space(), s.env->single_action_space(),
-                   s.env->num_envs(), total_steps, seed};
-  s.agent = MakeAgent(algo, params, ctx);
+  s.agent = linklab::testing::MakeSmallAgent(algo, *s.env, total_steps, seed);
   return s;
 }
 

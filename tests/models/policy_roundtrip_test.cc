@@ -11,6 +11,7 @@
 #include "agents/trainer.h"
 #include "envs/registry.h"
 #include "models/policy.h"
+#include "tests/agents/small_agent.h"
 
 namespace linklab::agents {
 namespace {
@@ -19,20 +20,6 @@ struct Case {
   std::string algo, env;
   bool normalize;
 };
-
-std::unique_ptr<Agent> MakeSmall(const std::string& algo, envs::VectorEnv& env,
-                                 int64_t total_steps) {
-  core::RawValues raw;
-  const auto& entry = AgentRegistry().Find(algo);
-  for (const auto& p : entry.params) {
-    if (p.name == "learning_starts") raw[p.name] = {"200", "test"};
-    if (p.name == "num_steps") raw[p.name] = {"64", "test"};
-    if (p.name == "buffer_size") raw[p.name] = {"1000", "test"};
-  }
-  const AgentContext ctx{env.single_observation_space(), env.single_action_space(), env.num_envs(),
-                         total_steps, 3};
-  return MakeAgent(algo, core::Params::Resolve(entry.params, raw, "[agent]"), ctx);
-}
 
 // Raw observations: some from a random rollout of the env, some sampled from its space
 // (these reach past where training went, so normalised values also hit the clip).
@@ -66,7 +53,7 @@ TEST_P(PolicyRoundTrip, LoadedArtefactActsLikeTheAgent) {
   o.normalize_obs = c.normalize;
   auto env = envs::MakeVectorEnv(c.env, envs::ResolveEnvParams(c.env, {}, "test"), o);
   constexpr int64_t kSteps = 1500;
-  auto agent = MakeSmall(c.algo, *env, kSteps);
+  auto agent = linklab::testing::MakeSmallAgent(c.algo, *env, kSteps, 3);
   constexpr int kRows = 64;
   const envs::Array raw = RawObservations(c.env, kRows);
   const models::PolicyArtefact initial = agent->ExportPolicy();
