@@ -21,39 +21,56 @@ std::vector<WorkloadItem> ParseWorkload(const std::string& spec, const std::stri
   std::string normalized = spec;
   std::replace(normalized.begin(), normalized.end(), '+', ',');
   for (const std::string& raw : core::Split(normalized, ',')) {
-    std::string item = core::Trim(raw);
+    const std::string item = core::Trim(raw);
     const std::string where = what + " item '" + item + "'";
+    // The app name, then suffixes each led by one of * @ / : and running to the next.
+    const size_t first = item.find_first_of("*@/:");
     WorkloadItem w;
     w.tcp = default_tcp;
-    const size_t slash = item.find('/');
-    if (slash != std::string::npos) {
-      w.direction = core::Trim(item.substr(slash + 1));
-      item = item.substr(0, slash);
-      if (w.direction != "down" && w.direction != "up") {
-        throw std::invalid_argument(where + ": direction '" + w.direction + "' must be down or up");
-      }
+    w.app = ParseAppClass(core::Trim(item.substr(0, first)), where + " app");
+    if (w.app == AppClass::kCross || w.app == AppClass::kOther) {
+      throw std::invalid_argument(where + ": '" + AppClassName(w.app) +
+                                  "' is not an application; use bulk, video, gaming or web");
     }
-    const size_t at = item.find('@');
-    if (at != std::string::npos) {
-      w.tcp = core::Trim(item.substr(at + 1));
-      item = item.substr(0, at);
+    w.app_class = w.app;
+    std::string seen;
+    for (size_t pos = first; pos != std::string::npos;) {
+      const char lead = item[pos];
+      const size_t next = item.find_first_of("*@/:", pos + 1);
+      const std::string value = core::Trim(item.substr(pos + 1, next - pos - 1));
+      if (seen.find(lead) != std::string::npos) {
+        throw std::invalid_argument(where + ": '" + std::string(1, lead) + "' given twice");
+      }
+      seen += lead;
+      switch (lead) {
+        case '*': {
+          const int64_t n = core::ParseInt(value, where + " count");
+          if (n < 1 || n > 10000) {
+            throw std::invalid_argument(where + ": count " + std::to_string(n) +
+                                        " must be in [1, 10000]");
+          }
+          w.count = static_cast<int>(n);
+          break;
+        }
+        case '@':
+          w.tcp = value;
+          break;
+        case '/':
+          if (value != "down" && value != "up") {
+            throw std::invalid_argument(where + ": direction '" + value + "' must be down or up");
+          }
+          w.direction = value;
+          break;
+        case ':':
+          w.app_class = ParseAppClass(value, where + " class");
+          if (w.app_class == AppClass::kCross) {
+            throw std::invalid_argument(where + ": class 'cross' is the cross traffic's own");
+          }
+          break;
+      }
+      pos = next;
     }
     CheckTcpVariant(w.tcp, where + " tcp");
-    const size_t star = item.find('*');
-    if (star != std::string::npos) {
-      const int64_t n = core::ParseInt(item.substr(star + 1), where + " count");
-      if (n < 1 || n > 10000) {
-        throw std::invalid_argument(where + ": count " + std::to_string(n) +
-                                    " must be in [1, 10000]");
-      }
-      w.count = static_cast<int>(n);
-      item = item.substr(0, star);
-    }
-    w.app_class = ParseAppClass(core::Trim(item), where + " class");
-    if (w.app_class == AppClass::kCross || w.app_class == AppClass::kOther) {
-      throw std::invalid_argument(where + ": class '" + core::Trim(item) +
-                                  "' is not a workload; use bulk, video, gaming or web");
-    }
     out.push_back(w);
   }
   return out;

@@ -2,10 +2,12 @@
 // Workload specs (ns-3-free): which applications run, how many, over which TCP variant and in
 // which direction, and the counters they report.
 //
-// Grammar: items `class[*count][@tcp][/direction]` separated by ',' or '+', e.g.
-//   "bulk*2@bbr,video,gaming,web/up" (or "bulk*2@bbr+video+gaming+web/up" inside a spec)
-// class: bulk | video | gaming | web; count >= 1 (default 1); tcp: newreno | cubic | bbr
-// (default: the scenario's `tcp`); direction: down (server to client, default) | up.
+// Grammar: items `app[*count][@tcp][/direction][:class]` separated by ',' or '+', the suffixes
+// in any order, e.g. "bulk*2@bbr,video,gaming,web/up,bulk:other" (or with '+' inside a spec)
+// app: bulk | video | gaming | web; count >= 1 (default 1); tcp: newreno | cubic | bbr
+// (default: the scenario's `tcp`); direction: down (server to client, default) | up;
+// class: the application class its packets are marked, shaped and measured as (default: the
+// app's own), so that two flows of one kind can sit in two classes: "bulk,bulk:video".
 
 #include <cstdint>
 #include <string>
@@ -16,7 +18,8 @@
 namespace linklab::sim {
 
 struct WorkloadItem {
-  AppClass app_class = AppClass::kBulk;
+  AppClass app = AppClass::kBulk;        // the application (bulk, video, gaming or web)
+  AppClass app_class = AppClass::kBulk;  // its class: DSCP mark, HTB class, LinkSample class
   int count = 1;
   std::string tcp;  // "" = the scenario default
   std::string direction = "down";

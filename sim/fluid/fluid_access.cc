@@ -337,7 +337,7 @@ class FluidAccessScenario : public Scenario {
         f.counters = counters;
         f.cc = ParseCc(w.tcp);
         f.to_send = 0.0;
-        switch (w.app_class) {
+        switch (w.app) {
           case AppClass::kBulk:
             apps_.push_back(std::make_unique<BulkApp>(
                 AddFlow(f), start, wo.bulk_bytes > 0 ? double(wo.bulk_bytes) : kInf));
@@ -362,8 +362,8 @@ class FluidAccessScenario : public Scenario {
             u.udp_rate_bps = u.packet_bytes * 8 * wo.game_hz * scale_;
             d.rtt_samples = down;
             u.rtt_samples = !down;
-            d.counters = down_rec_->counters(AppClass::kGaming);
-            u.counters = up_rec_->counters(AppClass::kGaming);
+            d.counters = down_rec_->counters(w.app_class);
+            u.counters = up_rec_->counters(w.app_class);
             d.active = u.active = false;
             const size_t di = AddFlow(d), ui = AddFlow(u);
             apps_.push_back(std::make_unique<GameApp>(down ? di : ui, start,

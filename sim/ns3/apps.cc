@@ -792,11 +792,11 @@ void InstallWorkload(const WorkloadItem& item, const WorkloadOptions& options,
     throw std::invalid_argument("workload direction = '" + item.direction +
                                 "': must be down or up");
   }
-  if (item.app_class == AppClass::kCross || item.app_class == AppClass::kOther) {
-    throw std::invalid_argument(std::string("workload class = '") + AppClassName(item.app_class) +
+  if (item.app == AppClass::kCross || item.app == AppClass::kOther) {
+    throw std::invalid_argument(std::string("workload app = '") + AppClassName(item.app) +
                                 "': not a workload application");
   }
-  if (item.app_class != AppClass::kGaming) CheckTcpVariant(item.tcp, "workload tcp");
+  if (item.app != AppClass::kGaming) CheckTcpVariant(item.tcp, "workload tcp");
   if (!(start_s >= 0)) {
     throw std::invalid_argument("workload start_s = " + std::to_string(start_s) + ": must be >= 0");
   }
@@ -822,7 +822,7 @@ void InstallWorkload(const WorkloadItem& item, const WorkloadOptions& options,
                           options.socket_buffer_bytes};
     const uint64_t instance_seed = core::Rng::Derive(seed, static_cast<uint64_t>(i));
     const ns3::Address server_address = MarkedAddress(sender_address, port, tos);
-    switch (item.app_class) {
+    switch (item.app) {
       case AppClass::kBulk: {
         const uint64_t bytes = options.bulk_bytes > 0 ? options.bulk_bytes : kEndlessBytes;
         Install(sender, ns3::CreateObject<TcpResponder>(spec, port, false, counters), start_s);

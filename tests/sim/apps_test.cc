@@ -50,7 +50,7 @@ TestPath MakePath(const std::string& rate, const std::string& delay = "20ms") {
 WorkloadItem Item(AppClass app_class, const std::string& tcp = "cubic",
                   const std::string& direction = "down", int count = 1) {
   WorkloadItem item;
-  item.app_class = app_class;
+  item.app = item.app_class = app_class;
   item.tcp = tcp;
   item.direction = direction;
   item.count = count;

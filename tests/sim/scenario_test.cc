@@ -8,6 +8,8 @@
 #include <cmath>
 #include <fstream>
 
+#include "sim/shaping.h"
+#include "sim/workload.h"
 #include "tests/test_util.h"
 
 namespace linklab::sim {
@@ -196,6 +198,52 @@ TEST(Datacenter, IncastTransfersComplete) {
   EXPECT_GT(fct, 3.2);
   EXPECT_LT(fct, 50);
   EXPECT_GT(s->counters().events, 0u);
+}
+
+// Two bulk flows, the second put in the video class: each class is measured and shaped on its
+// own, on both backends (HTB guarantees 2 and 6 Mbit/s, no borrowing).
+TEST(Workload, TwoFlowsOfOneKindSitInTwoClasses) {
+  for (const std::string backend : {"ns3", "fluid"}) {
+    SCOPED_TRACE(backend);
+    auto s = MakeScenario("tethered(capacity=constant,constant_mbps=10,rtt_ms=60,workload=[bulk,"
+                          "bulk:video],backend=" +
+                          backend + ")");
+    s->Start(1);
+    RunFor(*s, 10);
+    HtbConfig htb;
+    htb.link_rate_bps = 9e6;
+    htb.classes = {{AppClass::kBulk, 2e6, 2e6, 0},
+                   {AppClass::kVideo, 6e6, 6e6, 0},
+                   {AppClass::kOther, 1e6, 1e6, 1}};
+    s->ApplyShaping("down", htb);
+    RunFor(*s, 5);
+    EXPECT_NEAR(MeanOver(*s, 10, "down", "bulk", &LinkSample::goodput_mbps), 1.9, 0.25);
+    EXPECT_NEAR(MeanOver(*s, 10, "down", "video", &LinkSample::goodput_mbps), 5.8, 0.5);
+  }
+}
+
+TEST(Workload, ItemGrammarTakesSuffixesInAnyOrderAndNamesBadOnes) {
+  const auto items = ParseWorkload("bulk*2@bbr/up:other, video:web*3, gaming", "cubic", "workload");
+  ASSERT_EQ(items.size(), 3u);
+  EXPECT_EQ(items[0].app, AppClass::kBulk);
+  EXPECT_EQ(items[0].app_class, AppClass::kOther);
+  EXPECT_EQ(items[0].count, 2);
+  EXPECT_EQ(items[0].tcp, "bbr");
+  EXPECT_EQ(items[0].direction, "up");
+  EXPECT_EQ(items[1].app, AppClass::kVideo);
+  EXPECT_EQ(items[1].app_class, AppClass::kWeb);
+  EXPECT_EQ(items[1].count, 3);
+  EXPECT_EQ(items[1].tcp, "cubic");
+  EXPECT_EQ(items[2].app_class, AppClass::kGaming);
+  auto error = [](const std::string& spec) {
+    return ErrorOf([&] { ParseWorkload(spec, "cubic", "workload"); });
+  };
+  EXPECT_NE(error("bulk:cross").find("'cross' is the cross traffic's own"), std::string::npos);
+  EXPECT_NE(error("bulk:voice").find("workload item 'bulk:voice' class = 'voice'"),
+            std::string::npos);
+  EXPECT_NE(error("other:bulk").find("'other' is not an application"), std::string::npos);
+  EXPECT_NE(error("bulk*2*3").find("'*' given twice"), std::string::npos);
+  EXPECT_NE(error("bulk/sideways").find("direction 'sideways'"), std::string::npos);
 }
 
 TEST(Scenarios, BadParametersFailBeforeTheRun) {
