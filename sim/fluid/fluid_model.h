@@ -101,7 +101,6 @@ struct Flow {
   double loss_seen_s = -1.0;  // a loss waiting to be noticed, and when it happened
   double last_reaction_s = -kInf;
   double rtt_s = 0.0;
-  double next_rtt_sample_s = 0.0;
   // Loss repair and the retransmission timer.
   RtoEstimator rto;
   double inflight = 0.0;      // IP bytes sent and not yet delivered or dropped
