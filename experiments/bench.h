@@ -32,7 +32,7 @@ core::Json BenchSim(const BenchOptions& options);
 core::Json BenchHtb(const BenchOptions& options);
 
 // The README's benchmark tables (markdown between marker comments), made from the reports
-// sim.json, envs.json and agents.json in `dir`.
+// sim.json, envs.json, agents.json and htb.json in `dir`.
 std::string BenchTables(const std::string& dir);
 // The marked tables block of a README's text; std::runtime_error when it has none.
 std::string ReadmeBenchBlock(const std::string& readme_text, const std::string& readme_path);
