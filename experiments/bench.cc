@@ -20,6 +20,7 @@
 #include "experiments/bench_htb.h"
 #include "experiments/config.h"
 #include "experiments/kernel_htb.h"
+#include "sim/calibration.h"
 #include "sim/capacity.h"
 #include "sim/scenario.h"
 #include "sim/shaping.h"
@@ -329,93 +330,24 @@ core::Json Skipped(const std::string& label, const std::string& why) {
   return j;
 }
 
-// Per-class calibration: one config on both backends for `seconds`, with optional HTB shaping
-// at the downlink shaping point; one row per application class of the downlink with its
-// throughput, p95 delay and application metrics, each error and whether it is within target
-// (throughput 10 %, the rest 25 %, each with an absolute floor for values near zero).
-struct Metric {
-  const char* name;
-  double sim::LinkSample::*field;
-  double target;  // relative
-  double floor;   // absolute: differences below this count as met
-};
-
-std::vector<Metric> ClassMetrics(const std::string& app_class) {
-  std::vector<Metric> m = {{"throughput_mbps", nullptr, 0.10, 0.01},
-                           {"delay_p95_ms", &sim::LinkSample::delay_p95_ms, 0.25, 5.0}};
-  if (app_class == "video") {
-    m.push_back({"video_bitrate_kbps", &sim::LinkSample::video_bitrate_kbps, 0.25, 50.0});
-    m.push_back({"video_stall_s", &sim::LinkSample::video_stall_s, 0.25, 0.5});
-  } else if (app_class == "gaming") {
-    m.push_back({"rtt_p95_ms", &sim::LinkSample::rtt_p95_ms, 0.25, 5.0});
-    m.push_back({"game_loss_rate", &sim::LinkSample::game_loss_rate, 0.25, 0.005});
-  } else if (app_class == "web") {
-    m.push_back({"fct_ms", &sim::LinkSample::fct_ms, 0.25, 50.0});
-  }
-  return m;
-}
-
-// The shaping configs of the per-class rows, for a link of `mbps` (Mbit/s mean capacity):
-// rates below capacity without borrowing, the same rates borrowing up to the capacity, and
-// two priorities (gaming and video first).
-std::vector<std::pair<std::string, sim::HtbConfig>> ShapingCases(double mbps) {
-  const double c = mbps * 1e6;
-  const std::pair<sim::AppClass, double> shares[] = {
-      {sim::AppClass::kBulk, 0.30}, {sim::AppClass::kVideo, 0.25},  {sim::AppClass::kGaming, 0.05},
-      {sim::AppClass::kWeb, 0.15},  {sim::AppClass::kCross, 0.025}, {sim::AppClass::kOther, 0.025}};
-  std::vector<std::pair<std::string, sim::HtbConfig>> out;
-  for (const char* name : {"htb_below_capacity", "htb_borrowing", "htb_two_prios"}) {
-    const std::string n = name;
-    sim::HtbConfig h;
-    h.link_rate_bps = n == "htb_below_capacity" ? 0.8 * c : c;
-    for (const auto& [cls, share] : shares) {
-      const bool first = cls == sim::AppClass::kGaming || cls == sim::AppClass::kVideo;
-      h.classes.push_back({cls, share * c, n == "htb_below_capacity" ? share * c : c,
-                           n == "htb_two_prios" && !first ? 1 : 0});
-    }
-    out.emplace_back(n, h);
-  }
-  return out;
-}
-
 void ClassCalibration(const std::string& spec, const std::string& shaping_name,
                       const sim::HtbConfig* shaping, double seconds, core::Json& results) {
   std::cerr << "bench sim: calibration per class " << spec << " " << shaping_name << "\n";
-  const char* backends[2] = {"ns3", "fluid"};
-  std::map<std::string, sim::LinkSample> by_class[2];
-  for (int b = 0; b < 2; ++b) {
-    auto s = sim::MakeScenario(
-        core::Spec::Parse(spec, "scenario spec").Set("backend", backends[b]).Text());
-    s->Start(1);
-    if (shaping) s->ApplyShaping("down", *shaping);
-    for (const sim::LinkSample& x : s->Advance(seconds)) {
-      if (x.link == "down" && x.app_class != "all") by_class[b][x.app_class] = x;
-    }
-  }
-  for (const auto& [cls, ns3] : by_class[0]) {
-    const sim::LinkSample& fluid = by_class[1].at(cls);
+  for (const sim::ClassComparison& c : sim::CompareClasses(spec, shaping, seconds)) {
     core::Json row = core::Json::object();
     row["case"] = "calibration_class";
     row["scenario"] = spec;
     row["shaping"] = shaping_name;
-    row["class"] = cls;
-    bool within = true;
-    for (const Metric& m : ClassMetrics(cls)) {
-      const auto value = [&](const sim::LinkSample& x) {
-        return m.field ? x.*m.field : x.bytes_delivered * 8e-6 / x.interval_s;
-      };
-      const double n = value(ns3), f = value(fluid);
+    row["class"] = c.app_class;
+    for (const sim::MetricComparison& m : c.metrics) {
       core::Json& j = row["metrics"][m.name];
-      j["ns3"] = n;
-      j["fluid"] = f;
-      j["error"] = n != 0 ? f / n - 1.0 : std::nan("");
-      const bool met = std::isfinite(n) && std::isfinite(f) &&
-                       std::fabs(f - n) <= std::max(m.target * std::fabs(n), m.floor);
+      j["ns3"] = m.ns3;
+      j["fluid"] = m.fluid;
+      j["error"] = m.Error();
       j["target"] = m.target;
-      j["met"] = met;
-      within = within && met;
+      j["met"] = m.met;
     }
-    row["within_targets"] = within;
+    row["within_targets"] = c.Within();
     results.push_back(std::move(row));
   }
 }
@@ -525,7 +457,7 @@ core::Json BenchSim(const BenchOptions& options) {
         if (x.link == "down" && x.app_class == "all") mbps = x.capacity_mbps;
       }
       probe.reset();
-      for (const auto& [name, htb] : ShapingCases(mbps)) {
+      for (const auto& [name, htb] : sim::ClassShapingCases(mbps)) {
         ClassCalibration(spec, name, &htb, 60.0, results);
       }
     }

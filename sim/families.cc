@@ -25,9 +25,11 @@ std::vector<core::ParamSpec> CommonScenarioSpecs(const std::string& workload,
                         {"none", "fifo", "codel", "fq_codel", "pie", "red"}),
       core::DoubleParam("start_hour", 12.0, "hour of day at time 0 (time features)", 0.0, 24.0),
       core::IntParam("start_day", 0, "day of week at time 0, 0 = Monday", 0, 6),
-      core::DoubleParam("fluid_dt_ms", 20.0,
-                        "time step of the fluid backend (smaller: finer TCP dynamics, slower)", 0.1,
-                        1000.0),
+      core::DoubleParam(
+          "fluid_dt_ms", 20.0,
+          "time step of the fluid backend, at most a quarter of the RTT (smaller: finer TCP "
+          "dynamics, slower)",
+          0.1, 1000.0),
       core::DoubleParam("scale", 1.0,
                         "multiply every link and application rate (buffers keep their time "
                         "length): the scale knob for fast scaled-down runs",
@@ -274,8 +276,8 @@ std::unique_ptr<Scenario> MakeInternet(const core::Params& p) {
 // backend keeps one). ns-3 allows one simulation per process; the fluid backend is plain C++
 // state. Costs are wall microseconds per simulated second with the family's defaults, measured
 // on these machines (`linklab bench sim`; fluid: `linklab simulate` over 20 minutes); the
-// access-path fluid models step every fluid_dt_ms, the datacenter's at most an eighth of its
-// RTT, so its cost hardly depends on fluid_dt_ms.
+// access-path fluid models step every fluid_dt_ms or a quarter of the RTT if shorter, the
+// datacenter's at most an eighth of its RTT, so its cost hardly depends on fluid_dt_ms.
 core::TraitsFn ScenarioTraits(double ns3_us, double fluid_us, bool fluid_steps_with_dt) {
   return [=](const core::Params& p) {
     core::EntryTraits t;
@@ -283,7 +285,9 @@ core::TraitsFn ScenarioTraits(double ns3_us, double fluid_us, bool fluid_steps_w
     if (p.String("backend") == "fluid") {
       t.own_process = false;
       t.cost_us_per_step =
-          fluid_steps_with_dt ? fluid_us * 20.0 / p.Double("fluid_dt_ms") : fluid_us;
+          fluid_steps_with_dt
+              ? fluid_us * 20.0 / std::min(p.Double("fluid_dt_ms"), p.Double("rtt_ms") / 4.0)
+              : fluid_us;
     } else {
       t.own_process = true;
       t.cost_us_per_step = ns3_us;

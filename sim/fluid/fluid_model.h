@@ -436,6 +436,7 @@ inline void NewConnection(Flow& f) {
   f.cwnd = 10 * f.mss;  // RFC 6928 initial window
   f.ssthresh = fresh.ssthresh;
   f.wmax = fresh.wmax;
+  f.min_rtt = fresh.min_rtt;  // a new connection measures its own (HyStart's baseline)
   f.btlbw = 0.0;
   f.bbr_startup = true;
   f.bbr_flat_rounds = 0;

@@ -3,8 +3,11 @@
 // scenarios here use capacities the test makes itself; `linklab bench sim` adds the real
 // traces from ../shared/data when present (figures and divergences in the README).
 
+#include "sim/calibration.h"
+
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <iostream>
@@ -23,14 +26,14 @@ struct Figures {
   std::map<std::string, double> class_mbps;  // per class with traffic
 };
 
-Figures RunBackend(const std::string& spec, const std::string& backend) {
+Figures RunBackend(const std::string& spec, const std::string& backend, double seconds = 60.0) {
   auto s = MakeScenario(core::Spec::Parse(spec, "scenario spec").Set("backend", backend).Text());
   s->Start(1);
   Figures out;
   bool found = false;
-  for (const LinkSample& x : s->Advance(60.0)) {
+  for (const LinkSample& x : s->Advance(seconds)) {
     if (x.link != "down") continue;
-    const double mbps = x.bytes_delivered * 8e-6 / 60.0;
+    const double mbps = x.bytes_delivered * 8e-6 / seconds;
     if (x.app_class == "all") {
       out.mbps = mbps;
       out.p95_ms = x.delay_p95_ms;
@@ -49,9 +52,9 @@ struct Bars {
   double mbps = 0.10, p95 = 0.25, share = 0.0;
 };
 
-// Runs `spec` on both backends, checks the bars and returns the fluid figures.
-Figures ExpectCalibrated(const std::string& spec, Bars bars = {}) {
-  const Figures ns3 = RunBackend(spec, "ns3"), fluid = RunBackend(spec, "fluid");
+// Runs `spec` for `seconds` on both backends, checks the bars and returns the fluid figures.
+Figures ExpectCalibrated(const std::string& spec, Bars bars = {}, double seconds = 60.0) {
+  const Figures ns3 = RunBackend(spec, "ns3", seconds), fluid = RunBackend(spec, "fluid", seconds);
   std::cout << "[calibration] " << spec << ": throughput ns-3 " << ns3.mbps << " fluid "
             << fluid.mbps << " Mbit/s; p95 ns-3 " << ns3.p95_ms << " fluid " << fluid.p95_ms
             << " ms";
@@ -84,28 +87,93 @@ TEST(Calibration, TetheredMarkovCapacityBulkAndVideo) {
   ExpectCalibrated("tethered(capacity=markov,workload=[bulk,video])");
 }
 
-TEST(Calibration, TetheredMahimahiTrace) {
-  // A synthetic LTE-like trace: 2-12 Mbit/s, changing every 500 ms, 60 s period.
+// A synthetic LTE-like trace: 2-12 Mbit/s, changing every 500 ms, 60 s period.
+std::string SyntheticLteTrace() {
   const std::string path = ::testing::TempDir() + "/calibration.down";
-  {
-    std::ofstream f(path);
-    core::Rng rng(5);
-    for (int block = 0; block < 120; ++block) {
-      const double mbps = rng.Uniform(2.0, 12.0);
-      const int per_500ms = static_cast<int>(mbps * 1e6 / 8 / 1500 / 2);
-      for (int k = 0; k < per_500ms; ++k) f << block * 500 + 1 + k * 500 / per_500ms << "\n";
-    }
+  std::ofstream f(path);
+  core::Rng rng(5);
+  for (int block = 0; block < 120; ++block) {
+    const double mbps = rng.Uniform(2.0, 12.0);
+    const int per_500ms = static_cast<int>(mbps * 1e6 / 8 / 1500 / 2);
+    for (int k = 0; k < per_500ms; ++k) f << block * 500 + 1 + k * 500 / per_500ms << "\n";
   }
+  return path;
+}
+
+TEST(Calibration, TetheredMahimahiTrace) {
   ExpectCalibrated(core::Spec("tethered", "scenario spec")
                        .Set("capacity", "trace")
-                       .Set("trace", path)
+                       .Set("trace", SyntheticLteTrace())
                        .Set("workload", "bulk")
                        .Text());
+}
+
+// Per class: the default application mix over the synthetic trace, unshaped and under the
+// three HTB configs of `linklab bench sim`'s per-class rows (sim/calibration.h). Every figure
+// is printed; the ones listed must meet their targets (throughput 10 %, the rest 25 %). The
+// others miss today, and the README names them with their mechanism: bulk and video shares in
+// a shared FIFO (unshaped, and within prio 1), p95 delays of borrowing classes, gaming RTT.
+TEST(Calibration, PerClassDefaultMixUnshapedAndUnderHtb) {
+  const std::string spec = core::Spec("tethered", "scenario spec")
+                               .Set("capacity", "trace")
+                               .Set("trace", SyntheticLteTrace())
+                               .Text();
+  const std::map<std::string, std::vector<std::pair<std::string, std::string>>> must_meet = {
+      {"none",
+       {{"web", "throughput_mbps"}, {"gaming", "throughput_mbps"}, {"gaming", "delay_p95_ms"}}},
+      {"htb_below_capacity",
+       {{"bulk", "throughput_mbps"},
+        {"video", "throughput_mbps"},
+        {"video", "video_bitrate_kbps"},
+        {"video", "video_stall_s"},
+        {"gaming", "throughput_mbps"},
+        {"web", "fct_ms"}}},
+      {"htb_borrowing",
+       {{"bulk", "throughput_mbps"},
+        {"video", "throughput_mbps"},
+        {"video", "video_bitrate_kbps"},
+        {"gaming", "throughput_mbps"},
+        {"gaming", "game_loss_rate"},
+        {"web", "throughput_mbps"},
+        {"web", "fct_ms"}}},
+      {"htb_two_prios",
+       {{"gaming", "throughput_mbps"}, {"web", "throughput_mbps"}, {"web", "fct_ms"}}},
+  };
+  std::vector<std::pair<std::string, HtbConfig>> cases = ClassShapingCases(7.0);
+  cases.insert(cases.begin(), {"none", HtbConfig{}});
+  for (const auto& [name, htb] : cases) {
+    const std::vector<ClassComparison> rows =
+        CompareClasses(spec, name == "none" ? nullptr : &htb, 60.0);
+    for (const ClassComparison& c : rows) {
+      std::cout << "[calibration class] " << name << " " << c.app_class << ":";
+      for (const MetricComparison& m : c.metrics) {
+        std::cout << " " << m.name << " ns-3 " << m.ns3 << " fluid " << m.fluid
+                  << (m.met ? "" : " (miss)");
+      }
+      std::cout << "\n";
+    }
+    for (const auto& [cls, metric] : must_meet.at(name)) {
+      const auto row = std::find_if(rows.begin(), rows.end(),
+                                    [&](const ClassComparison& c) { return c.app_class == cls; });
+      ASSERT_NE(row, rows.end()) << name << ": no class " << cls;
+      const MetricComparison& m = row->Metric(metric);
+      EXPECT_TRUE(m.met) << name << " " << cls << " " << metric << ": ns-3 " << m.ns3 << ", fluid "
+                         << m.fluid << " (target " << m.target << ")";
+    }
+  }
 }
 
 TEST(Calibration, InternetWithCrossTraffic) {
   ExpectCalibrated(
       "internet(workload=bulk,capacity=constant,base_mbps=50,cross_mbps=5,loss=0,rtt_ms=60)");
+}
+
+// A short fast path: the fluid step follows the RTT (a quarter of 6 ms, not the 20 ms default,
+// which lost 5 % of the throughput and half the queueing delay here).
+TEST(Calibration, ShortRttFastPath) {
+  ExpectCalibrated(
+      "internet(workload=bulk,capacity=constant,base_mbps=200,cross_flows=0,loss=0,rtt_ms=6)", {},
+      15.0);
 }
 
 // Queue discs above the bottleneck buffer (ns-3's own, with their defaults): a bulk and a video
@@ -293,7 +361,9 @@ TEST(FluidRto, WholeWindowLostTimesOutAndBacksOff) {
   for (t = dt; t < 0.99; t += dt) {
     fluid::React(f, t);
     f.dropped_step = f.delivered_step = 0;
-    if (t > 0.1) EXPECT_EQ(fluid::Send(f, dt), 0.0) << "at " << t;
+    if (t > 0.1) {
+      EXPECT_EQ(fluid::Send(f, dt), 0.0) << "at " << t;
+    }
   }
   EXPECT_EQ(f.timeouts, 0);
   fluid::React(f, 1.0 + dt);

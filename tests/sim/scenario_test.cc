@@ -205,9 +205,10 @@ TEST(Datacenter, IncastTransfersComplete) {
 TEST(Workload, TwoFlowsOfOneKindSitInTwoClasses) {
   for (const std::string backend : {"ns3", "fluid"}) {
     SCOPED_TRACE(backend);
-    auto s = MakeScenario("tethered(capacity=constant,constant_mbps=10,rtt_ms=60,workload=[bulk,"
-                          "bulk:video],backend=" +
-                          backend + ")");
+    auto s = MakeScenario(
+        "tethered(capacity=constant,constant_mbps=10,rtt_ms=60,workload=[bulk,"
+        "bulk:video],backend=" +
+        backend + ")");
     s->Start(1);
     RunFor(*s, 10);
     HtbConfig htb;
