@@ -25,8 +25,14 @@ core::Json BenchAgents(const BenchOptions& options);
 // of one TCP flow over links from 1 Mbit/s to 10 Gbit/s.
 core::Json BenchSim(const BenchOptions& options);
 
+// The simulator's HTB on both backends against the real Linux kernel's (experiments/
+// kernel_htb.h, experiments/bench_htb.h): per case and class, the rate Linux HTB semantics
+// give, the kernel's, ns-3's and the fluid model's; kernel figures skipped, saying why, where
+// the machine cannot run them.
+core::Json BenchHtb(const BenchOptions& options);
+
 // The README's benchmark tables (markdown between marker comments), made from the reports
-// sim.json, envs.json and agents.json in `dir`.
+// sim.json, envs.json, agents.json and htb.json in `dir`.
 std::string BenchTables(const std::string& dir);
 // The marked tables block of a README's text; std::runtime_error when it has none.
 std::string ReadmeBenchBlock(const std::string& readme_text, const std::string& readme_path);

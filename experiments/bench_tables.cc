@@ -192,13 +192,62 @@ void AgentTables(const core::Json& r, std::ostringstream& out) {
   }
 }
 
+// "12.3", bold when `met` is false; "n/a" when the figure is missing.
+std::string Checked(const core::Json& row, const std::string& value, const std::string& met) {
+  if (!row.contains(value) || !row.at(value).is_number()) return "n/a";
+  const std::string cell = Num(row.at(value).get<double>());
+  return row.value(met, false) ? cell : "**" + cell + "**";
+}
+
+std::string ErrorCell(const core::Json& row, const std::string& error) {
+  return row.contains(error) && row.at(error).is_number() ? Percent(row.at(error).get<double>())
+                                                          : "n/a";
+}
+
+void HtbTables(const core::Json& r, std::ostringstream& out) {
+  out << "**HTB against the Linux kernel** (" << Source(r, "results/reference/bench/htb.json")
+      << " Kernel " << r.value("uname", std::string("?")) << ". One iperf3 -C cubic flow per "
+      << "class through the kernel's HTB on a veth pair, and the same config on both simulator "
+      << "backends; " << Num(r.at("warmup_s").get<double>()) << " s warm-up, "
+      << Num(r.at("measure_s").get<double>())
+      << " s counted. Expected: Linux HTB semantics. Target: within 10 % of the expected rate "
+         "(kernel against the expectation, each backend against the kernel); bold: missed.)\n\n"
+      << "| case | class | rate / ceil Mbit/s, prio, quantum B (kernel's) | expected Mbit/s "
+         "(share) | kernel | ns-3 | fluid | ns-3 vs kernel | fluid vs kernel |\n"
+      << "|---|---|---|---|---|---|---|---|---|\n";
+  for (const core::Json& row : r.at("results")) {
+    const double root = row.at("root_mbps").get<double>();
+    std::string config = Num(row.at("rate_mbps").get<double>()) + " / " +
+                         Num(row.at("ceil_mbps").get<double>()) + " of " + Num(root) + ", prio " +
+                         std::to_string(row.at("prio").get<int>()) + ", " +
+                         Num(row.at("quantum_bytes").get<double>());
+    if (row.contains("kernel_quantum_bytes")) {
+      config += " (" + Num(row.at("kernel_quantum_bytes").get<double>()) + ")";
+    }
+    std::string kernel = Checked(row, "kernel_mbps", "kernel_met");
+    if (row.contains("kernel_skipped")) {
+      kernel = "skipped: " + row.at("kernel_skipped").get<std::string>();
+    } else if (!row.value("kernel_credible", true)) {
+      kernel += " (in doubt: " + row.value("kernel_doubt", std::string()) + ")";
+    }
+    out << "| " << row.at("case").get<std::string>() << " | " << row.at("class").get<std::string>()
+        << " | " << config << " | " << Num(row.at("expected_mbps").get<double>()) << " ("
+        << Num(100 * row.at("expected_share").get<double>()) << " %) | " << kernel << " | "
+        << Checked(row, "ns3_mbps", "ns3_met") << " | " << Checked(row, "fluid_mbps", "fluid_met")
+        << " | " << ErrorCell(row, "ns3_error") << " | " << ErrorCell(row, "fluid_error") << " |\n";
+  }
+}
+
 }  // namespace
 
 std::string BenchTables(const std::string& dir) {
   std::ostringstream out;
   out << kBegin << "\n\n";
   const std::pair<const char*, void (*)(const core::Json&, std::ostringstream&)> parts[] = {
-      {"/sim.json", SimTables}, {"/envs.json", EnvTables}, {"/agents.json", AgentTables}};
+      {"/sim.json", SimTables},
+      {"/htb.json", HtbTables},
+      {"/envs.json", EnvTables},
+      {"/agents.json", AgentTables}};
   for (const auto& [file, table] : parts) {
     const std::string path = dir + file;
     const core::Json report = core::ReadJsonFile(path);

@@ -39,7 +39,8 @@ commands:
   list [KINDS]
                     every registered name with its parameters and defaults
   bench AREA [--json FILE] [--seconds S] [--only NAME]
-                    measure speed; areas: envs, agents, sim
+                    measure speed; areas: envs, agents, sim; htb checks the sim's HTB
+                    against the Linux kernel's (needs root and iperf3)
   bench tables [--from DIR] [--readme README.md]
                     the README's benchmark tables from the committed reports
   simulate SCENARIO [--duration S] [--interval S] [--seed N] [--all-fields]
@@ -264,21 +265,22 @@ int CmdDataset(const std::vector<std::string>& args) {
 
 int CmdBench(const std::vector<std::string>& args) {
   po::options_description desc("bench options");
-  desc.add_options()("area", po::value<std::string>(), "what to measure: envs, agents, sim")(
+  desc.add_options()("area", po::value<std::string>(), "what to measure: envs, agents, sim, htb")(
       "json", po::value<std::string>(), "write the report to this file (default: stdout)")(
-      "seconds", po::value<double>()->default_value(1.0), "measuring time per case")(
+      "seconds", po::value<double>()->default_value(1.0),
+      "measuring time per case (htb: 8x this after a 2 s warm-up)")(
       "only", po::value<std::string>()->default_value(""), "only cases whose name contains this")(
       "steps", po::value<int64_t>()->default_value(0),
       "agents: training steps per run (default: the reference configs' budgets)")(
       "from", po::value<std::string>()->default_value("results/reference/bench"),
-      "tables: the folder of sim.json, envs.json and agents.json")(
+      "tables: the folder of sim.json, envs.json, agents.json and htb.json")(
       "readme", po::value<std::string>(), "tables: rewrite this README's tables block");
   po::positional_options_description pos;
   pos.add("area", 1);
   po::variables_map vm;
   if (!Parse(args, desc, pos, vm, "bench AREA [--json FILE]")) return 0;
   if (!vm.count("area"))
-    throw std::invalid_argument("bench: missing AREA (areas: envs, agents, sim, or tables)");
+    throw std::invalid_argument("bench: missing AREA (areas: envs, agents, sim, htb, or tables)");
   if (vm["area"].as<std::string>() == "tables") {
     const std::string from = vm["from"].as<std::string>();
     if (vm.count("readme")) {

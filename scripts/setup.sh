@@ -17,6 +17,7 @@ packages=(
   libeigen3-dev libhdf5-dev libboost-program-options-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev
   iproute2                                 # tc and ip, for linklab-live
+  iperf3 ethtool                           # the kernel HTB check (bench htb, live tests)
   python3-h5py python3-matplotlib          # plots and notebooks over results/
 )
 

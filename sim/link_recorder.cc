@@ -30,6 +30,14 @@ double Quantile(std::vector<std::pair<double, double>>& v, double q) {
   return v.back().first;
 }
 
+// A class's RTT samples with their weights.
+std::vector<std::pair<double, double>> Weighted(const AppCounters& app) {
+  std::vector<std::pair<double, double>> w(app.rtt_ms.size());
+  for (size_t i = 0; i < w.size(); ++i) {
+    w[i] = {app.rtt_ms[i], i < app.rtt_weight.size() ? app.rtt_weight[i] : 1.0};
+  }
+  return w;
+}
 double Quantile(const std::vector<double>& v, double q) {
   std::vector<std::pair<double, double>> w;
   w.reserve(v.size());
@@ -116,8 +124,9 @@ LinkSample LinkRecorder::Sample(int c, double now_s, double interval_s) {
   s.jitter_ms = d.jitter_weight > 0 ? d.jitter_sum / d.jitter_weight * 1e3 : std::nan("");
   AppCounters& app = apps_[c];
   const AppCounters& prev = apps_prev_[c];
-  s.rtt_p50_ms = Quantile(app.rtt_ms, 0.5);
-  s.rtt_p95_ms = Quantile(app.rtt_ms, 0.95);
+  std::vector<std::pair<double, double>> rtts = Weighted(app);
+  s.rtt_p50_ms = Quantile(rtts, 0.5);
+  s.rtt_p95_ms = Quantile(rtts, 0.95);
   s.goodput_mbps = (app.rx_bytes - prev.rx_bytes) * 8.0 / interval_s / 1e6;
   const uint64_t segments = app.video_segments - prev.video_segments;
   const bool video = static_cast<AppClass>(c) == AppClass::kVideo;
@@ -147,14 +156,15 @@ std::vector<LinkSample> LinkRecorder::Collect(double now_s, double interval_s,
   all.link = name_;
   all.app_class = "all";
   std::vector<std::pair<double, double>> all_delays;
-  std::vector<double> all_rtts;
+  std::vector<std::pair<double, double>> all_rtts;
   double jitter_sum = 0.0, fct_sum = 0.0;
   double jitter_weight = 0.0;
   all.flows_done = 0.0;
   for (int c = 0; c < kNumAppClasses; ++c) {
     // Every class counts in "all", listed or not.
     all_delays.insert(all_delays.end(), delays_[c].samples.begin(), delays_[c].samples.end());
-    all_rtts.insert(all_rtts.end(), apps_[c].rtt_ms.begin(), apps_[c].rtt_ms.end());
+    const std::vector<std::pair<double, double>> rtts = Weighted(apps_[c]);
+    all_rtts.insert(all_rtts.end(), rtts.begin(), rtts.end());
     jitter_sum += delays_[c].jitter_sum;
     jitter_weight += delays_[c].jitter_weight;
     LinkSample s = Sample(c, now_s, interval_s);
@@ -201,6 +211,7 @@ std::vector<LinkSample> LinkRecorder::Collect(double now_s, double interval_s,
     delays_[c].jitter_sum = 0.0;
     delays_[c].jitter_weight = 0.0;
     apps_[c].rtt_ms.clear();
+    apps_[c].rtt_weight.clear();
   }
   apps_prev_ = apps_;
   return out;

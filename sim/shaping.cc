@@ -71,6 +71,48 @@ double HtbQuantumBytes(const HtbClassConfig& c) {
   return c.quantum_bytes > 0 ? c.quantum_bytes : std::clamp(c.rate_bps / 8.0 / kR2q, kMin, kMax);
 }
 
+double HtbBurstBytes(double rate_bps) {
+  constexpr double kMtuBytes = 1600.0, kBurstTimeS = 0.001;
+  return rate_bps / 8.0 * kBurstTimeS + kMtuBytes;
+}
+
+std::vector<double> HtbExpectedRates(const HtbConfig& config, const std::vector<AppClass>& busy) {
+  config.Validate();
+  const size_t n = config.classes.size();
+  std::vector<double> rate(n, 0.0);
+  std::vector<bool> is_busy(n, false);
+  double spare = config.link_rate_bps;
+  for (size_t i = 0; i < n; ++i) {
+    const HtbClassConfig& c = config.classes[i];
+    is_busy[i] = std::find(busy.begin(), busy.end(), c.app_class) != busy.end();
+    if (!is_busy[i]) continue;
+    rate[i] = c.rate_bps;  // sent within its own tokens, whatever the root has
+    spare -= c.rate_bps;
+  }
+  // Water-filling per prio: share what is left by quantum among the classes below their ceil;
+  // a class that reaches its ceil leaves the round and its part goes round again.
+  for (int prio = 0; prio <= 7 && spare > 0; ++prio) {
+    for (size_t round = 0; round < n && spare > 0; ++round) {
+      double weight = 0.0;
+      for (size_t i = 0; i < n; ++i) {
+        const HtbClassConfig& c = config.classes[i];
+        if (is_busy[i] && c.prio == prio && rate[i] < c.ceil_bps) weight += HtbQuantumBytes(c);
+      }
+      if (weight <= 0) break;
+      double given = 0.0;
+      for (size_t i = 0; i < n; ++i) {
+        const HtbClassConfig& c = config.classes[i];
+        if (!is_busy[i] || c.prio != prio || rate[i] >= c.ceil_bps) continue;
+        const double g = std::min(c.ceil_bps - rate[i], spare * HtbQuantumBytes(c) / weight);
+        rate[i] += g;
+        given += g;
+      }
+      spare -= given;
+    }
+  }
+  return rate;
+}
+
 ShapingFile ReadShapingFile(const std::string& path) {
   std::vector<std::string> sections = {"shaping"};
   for (int i = 0; i < kNumAppClasses; ++i) sections.push_back(AppClassName(AppClass(i)));

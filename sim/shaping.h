@@ -22,6 +22,10 @@ struct HtbClassConfig {
 
 // The quantum `c` uses (its own, or Linux's default from its rate).
 double HtbQuantumBytes(const HtbClassConfig& c);
+// A token bucket's depth (bytes) for `rate_bps`: one millisecond at the rate plus one MTU
+// (1600 bytes), tc's default burst with a 1 ms timer. The sim's HTB uses it for every class's
+// burst (rate) and cburst (ceil); the kernel check passes the same to tc.
+double HtbBurstBytes(double rate_bps);
 
 struct HtbConfig {
   double link_rate_bps = 10e6;  // the root class: total rate shared by the children
@@ -53,6 +57,13 @@ struct ShapingFile {
   HtbConfig config;
 };
 ShapingFile ReadShapingFile(const std::string& path);
+
+// The steady rates (bit/s, one per class of `config`, in its order) that Linux HTB gives
+// classes whose traffic never runs out (`busy`; the others get 0): each busy class its rate,
+// then what the root has left (link rate minus the rates) lent by prio, lowest number first,
+// and within a prio in proportion to the quanta, each class up to its ceil (what a class cannot
+// take goes to the others). Validates `config`.
+std::vector<double> HtbExpectedRates(const HtbConfig& config, const std::vector<AppClass>& busy);
 
 // An HTB config that shapes nothing: one class per application class, each guaranteed an
 // equal share of `link_rate_bps` and allowed all of it.

@@ -64,8 +64,13 @@ uint32_t SocketBufferFor(double rate_bps, double rtt_s);
 // Cumulative counters of one (link direction, class), written by the applications; probes
 // difference them per interval and drain `rtt_ms`.
 struct AppCounters {
-  uint64_t rx_bytes = 0;       // application bytes received
-  std::vector<double> rtt_ms;  // transport RTT samples since the last drain
+  uint64_t rx_bytes = 0;           // application bytes received
+  std::vector<double> rtt_ms;      // transport RTT samples since the last drain
+  std::vector<double> rtt_weight;  // the packets each stands for (same size as rtt_ms)
+  void AddRtt(double ms, double weight = 1.0) {
+    rtt_ms.push_back(ms);
+    rtt_weight.push_back(weight);
+  }
   double video_bitrate_kbps_sum = 0.0;
   uint64_t video_segments = 0;
   double video_stall_s = 0.0;   // cumulative rebuffering time

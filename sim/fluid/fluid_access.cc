@@ -477,10 +477,11 @@ class FluidAccessScenario : public Scenario {
         const double packets = delivered / PacketSize(f);
         f.recorder->Delivered(f.app_class, delivered, packets);
         f.recorder->OnDelay(f.app_class, one_way, packets);
-        // One RTT sample per RTT, as a TCP timestamp echo would give per window.
-        if (f.rtt_samples && t + dt >= f.next_rtt_sample_s) {
-          f.counters->rtt_ms.push_back(f.rtt_s * 1e3);
-          f.next_rtt_sample_s = t + dt + f.rtt_s;
+        // One RTT sample per step: TCP's stands for the step's ACKs (ns-3 samples per ACK, one
+        // per two segments); a game flow's for the step (its echoes come at a steady rate, and
+        // weighing by the packets a step delivers would underweigh the ones an outage holds).
+        if (f.rtt_samples) {
+          f.counters->AddRtt(f.rtt_s * 1e3, f.cc == Cc::kUdp ? 1.0 : packets / 2.0);
         }
         if (f.cc != Cc::kUdp) {
           // The ACKs (one per two segments, 52 bytes) cross the other direction; too small

@@ -326,10 +326,7 @@ class FluidDatacenter : public Scenario {
         const double one_way = f.rtt_s - BaseOneWay(i);
         if (dst_[i] == 0) rx_->Delivered(f.app_class, delivered, packets);
         f.recorder->OnDelay(f.app_class, one_way, packets);
-        if (t + dt >= f.next_rtt_sample_s) {
-          f.counters->rtt_ms.push_back(f.rtt_s * 1e3);
-          f.next_rtt_sample_s = t + dt + f.rtt_s;
-        }
+        f.counters->AddRtt(f.rtt_s * 1e3, packets / 2.0);  // an ACK per two segments
       }
       React(f, t + dt);
       if (delivered > 0 && i < owner_.size() && owner_[i].app) {

@@ -46,22 +46,155 @@ void FluidAqm::Init(QdiscKind k, const std::vector<double>& packet_bytes) {
   red_avg = 0.0;
 }
 
+void FluidQueue::Init(int n_groups, const std::vector<int>& flow_group, double group_limit) {
+  groups = n_groups;
+  group_of = flow_group;
+  backlog.assign(flow_group.size(), 0.0);
+  for (auto* v : {&total, &served_rate, &arriving, &kept, &drop_frac}) v->assign(groups, 0.0);
+  limit.assign(groups, group_limit);
+  rings_.assign(groups, Ring());
+  slot_.assign(flow_group.size(), 0);
+  for (size_t i = 0; i < flow_group.size(); ++i) {
+    Ring& r = rings_[flow_group[i]];
+    slot_[i] = static_cast<int>(r.members.size());
+    r.members.push_back(static_cast<int>(i));
+  }
+  for (Ring& r : rings_) {
+    r.totals.assign(8, 0.0);
+    r.parts.assign(8 * r.members.size(), 0.0);
+  }
+}
+
+void FluidQueue::Push(int g, const std::vector<double>& in, double keep) {
+  Ring& r = rings_[g];
+  const size_t m = r.members.size();
+  if (m == 0 || keep <= 0) return;
+  if (r.count == r.capacity()) {  // grow, oldest first at 0
+    const int cap = r.capacity();
+    std::vector<double> parts(2 * cap * m, 0.0), totals(2 * cap, 0.0);
+    for (int k = 0; k < r.count; ++k) {
+      const int from = (r.head + k) % cap;
+      totals[k] = r.totals[from];
+      std::copy_n(r.parts.begin() + from * m, m, parts.begin() + k * m);
+    }
+    r.parts = std::move(parts);
+    r.totals = std::move(totals);
+    r.head = 0;
+  }
+  const int at = (r.head + r.count) % r.capacity();
+  double sum = 0.0;
+  for (size_t j = 0; j < m; ++j) {
+    const double v = in[r.members[j]] * keep;
+    r.parts[at * m + j] = v;
+    sum += v;
+  }
+  if (sum <= 0) return;
+  r.totals[at] = sum;
+  ++r.count;
+}
+
+double FluidQueue::Serve(int g, double bytes, std::vector<double>& out) {
+  Ring& r = rings_[g];
+  const size_t m = r.members.size();
+  double served = 0.0;
+  while (bytes > 0 && r.count > 0) {
+    const int at = r.head;
+    const double t = r.totals[at];
+    double* parts = &r.parts[at * m];
+    if (t <= bytes * (1.0 + 1e-12)) {  // the whole cohort leaves
+      for (size_t j = 0; j < m; ++j) {
+        if (parts[j] <= 0) continue;
+        const int i = r.members[j];
+        out[i] += parts[j];
+        backlog[i] = std::max(0.0, backlog[i] - parts[j]);
+      }
+      bytes -= t;
+      served += t;
+      r.head = (r.head + 1) % r.capacity();
+      --r.count;
+      continue;
+    }
+    const double f = bytes / t;
+    for (size_t j = 0; j < m; ++j) {
+      if (parts[j] <= 0) continue;
+      const int i = r.members[j];
+      const double v = parts[j] * f;
+      out[i] += v;
+      parts[j] -= v;
+      backlog[i] = std::max(0.0, backlog[i] - v);
+    }
+    r.totals[at] = t - bytes;
+    served += bytes;
+    bytes = 0;
+  }
+  return served;
+}
+
+void FluidQueue::Step(const std::vector<double>& in, const double* capacity, double dt,
+                      std::vector<double>& out, std::vector<double>& dropped) {
+  for (int g = 0; g < groups; ++g) {
+    const double served = std::min(capacity[g], total[g] + arriving[g]);
+    const double excess = std::max(0.0, total[g] + arriving[g] - served - limit[g]);
+    drop_frac[g] = arriving[g] > 0 ? excess / arriving[g] : 0.0;
+    kept[g] = arriving[g] - excess;
+    served_rate[g] = served / dt;
+  }
+  for (size_t i = 0; i < backlog.size(); ++i) {
+    if (in[i] <= 0) continue;
+    const double f = drop_frac[group_of[i]];
+    dropped[i] += in[i] * f;
+    backlog[i] += in[i] * (1.0 - f);
+  }
+  for (int g = 0; g < groups; ++g) {
+    Push(g, in, 1.0 - drop_frac[g]);
+    const double served = Serve(g, served_rate[g] * dt, out);
+    total[g] = std::max(0.0, total[g] + kept[g] - served);
+    if (rings_[g].count == 0) total[g] = 0.0;
+  }
+}
+
+void FluidQueue::Restore(const std::vector<double>& bytes) {
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    backlog[i] += bytes[i];
+    total[group_of[i]] += bytes[i];
+  }
+  for (int g = 0; g < groups; ++g) Push(g, bytes, 1.0);
+}
+
+double FluidQueue::RemoveOldest(size_t flow, double bytes) {
+  Ring& r = rings_[group_of[flow]];
+  const size_t m = r.members.size();
+  const int j = slot_[flow];
+  double removed = 0.0;
+  for (int k = 0; k < r.count && removed < bytes; ++k) {
+    const int at = (r.head + k) % r.capacity();
+    double& part = r.parts[at * m + j];
+    const double v = std::min(part, bytes - removed);
+    part -= v;
+    r.totals[at] -= v;
+    removed += v;
+  }
+  // Drop emptied cohorts at the head.
+  while (r.count > 0 && r.totals[r.head] <= 1e-9) {
+    r.head = (r.head + 1) % r.capacity();
+    --r.count;
+  }
+  backlog[flow] = std::max(0.0, backlog[flow] - removed);
+  total[group_of[flow]] = std::max(0.0, total[group_of[flow]] - removed);
+  return removed;
+}
+
 void FluidAqm::DropQueued(int packets, std::vector<double>& dropped) {
   const double total = fifo.total[0];
   if (packets <= 0 || total <= 0) return;
-  double removed = 0.0;
   for (size_t i = 0; i < fifo.backlog.size(); ++i) {
     if (fifo.backlog[i] <= 0) continue;
     credit[i] += packets * fifo.backlog[i] / total;
     if (credit[i] < 1.0) continue;
     const double k = std::floor(credit[i]);
     credit[i] -= k;
-    const double bytes = std::min(fifo.backlog[i], k * packet[i]);
-    fifo.backlog[i] -= bytes;
-    dropped[i] += bytes;
-    removed += bytes;
+    dropped[i] += fifo.RemoveOldest(i, k * packet[i]);
   }
-  fifo.total[0] = std::max(0.0, total - removed);
 }
 
 // RFC 8033 as ns-3's PieQueueDisc: p += alpha (qdelay - ref) + beta (qdelay - qdelay_old),

@@ -101,7 +101,6 @@ struct Flow {
   double loss_seen_s = -1.0;  // a loss waiting to be noticed, and when it happened
   double last_reaction_s = -kInf;
   double rtt_s = 0.0;
-  double next_rtt_sample_s = 0.0;
   // Loss repair and the retransmission timer.
   RtoEstimator rto;
   double inflight = 0.0;      // IP bytes sent and not yet delivered or dropped
@@ -123,26 +122,21 @@ struct Flow {
 
 // Fluid queues: per-flow backlog (IP bytes) in groups, each group a FIFO with its own byte
 // limit and its own service per step. A plain buffer is one group; the HTB shaper has one group
-// per class, served by rate and then by borrowing.
+// per class, served by rate and then by borrowing. A group keeps arrival order: each step's
+// admitted bytes join as one cohort behind the older ones and service takes the oldest first,
+// so a flow that stops sending drains within one queueing delay, as a packet FIFO drains
+// (sharing service in proportion to backlog instead would let its last bytes trickle out
+// over many queueing delays).
 struct FluidQueue {
   int groups = 1;
-  std::vector<int> group_of;        // per flow
-  std::vector<double> backlog;      // per flow
-  std::vector<double> total;        // per group
-  std::vector<double> limit;        // per group
-  std::vector<double> served_rate;  // per group, bytes/s in the last step
-  std::vector<double> arriving, kept, from_backlog, from_new, drop_frac, old_total;  // scratch
+  std::vector<int> group_of;                      // per flow
+  std::vector<double> backlog;                    // per flow
+  std::vector<double> total;                      // per group
+  std::vector<double> limit;                      // per group
+  std::vector<double> served_rate;                // per group, bytes/s in the last step
+  std::vector<double> arriving, kept, drop_frac;  // per group, scratch
 
-  void Init(int n_groups, const std::vector<int>& flow_group, double group_limit) {
-    groups = n_groups;
-    group_of = flow_group;
-    backlog.assign(flow_group.size(), 0.0);
-    for (auto* v : {&total, &served_rate, &arriving, &kept, &from_backlog, &from_new, &drop_frac,
-                    &old_total}) {
-      v->assign(groups, 0.0);
-    }
-    limit.assign(groups, group_limit);
-  }
+  void Init(int n_groups, const std::vector<int>& flow_group, double group_limit);
   double Total() const {
     double t = 0.0;
     for (double x : total) t += x;
@@ -156,34 +150,32 @@ struct FluidQueue {
   // Takes `in` (per flow; call Arrivals(in) first), serves `capacity[g]` bytes per group,
   // tail-drops what exceeds each group's limit; adds service to `out`, drops to `dropped`.
   void Step(const std::vector<double>& in, const double* capacity, double dt,
-            std::vector<double>& out, std::vector<double>& dropped) {
-    for (int g = 0; g < groups; ++g) {
-      const double served = std::min(capacity[g], total[g] + arriving[g]);
-      const double excess = std::max(0.0, total[g] + arriving[g] - served - limit[g]);
-      drop_frac[g] = arriving[g] > 0 ? excess / arriving[g] : 0.0;
-      from_backlog[g] = std::min(served, total[g]);  // FIFO: the backlog leaves first
-      from_new[g] = served - from_backlog[g];
-      kept[g] = arriving[g] - excess;
-      served_rate[g] = served / dt;
-    }
-    old_total = total;  // (a member: no allocation per step)
-    std::fill(total.begin(), total.end(), 0.0);
-    for (size_t i = 0; i < backlog.size(); ++i) {
-      const int g = group_of[i];
-      const double new_i = in[i] * (1.0 - drop_frac[g]);
-      const double o = (old_total[g] > 0 ? from_backlog[g] * backlog[i] / old_total[g] : 0.0) +
-                       (kept[g] > 0 ? from_new[g] * new_i / kept[g] : 0.0);
-      out[i] += o;
-      dropped[i] += in[i] * drop_frac[g];
-      backlog[i] = std::max(0.0, backlog[i] + new_i - o);
-      total[g] += backlog[i];
-    }
-  }
+            std::vector<double>& out, std::vector<double>& dropped);
+  // Refills an emptied queue with per-flow `bytes`, one cohort per group (a reconfiguration
+  // that keeps what was queued).
+  void Restore(const std::vector<double>& bytes);
+  // Removes up to `bytes` of flow i's backlog, oldest first (a drop at the head); returns
+  // what it removed.
+  double RemoveOldest(size_t flow, double bytes);
   // Queueing delay of group g (s) at its last service rate (or `rate` if given).
   double Delay(int g, double rate = -1.0) const {
     if (total[g] <= 0) return 0.0;
     return total[g] / std::max(rate >= 0 ? rate : served_rate[g], 1.0);
   }
+
+ private:
+  // A group's cohorts in a ring: `parts` holds `members.size()` bytes per cohort.
+  struct Ring {
+    std::vector<int> members;  // flow indices
+    std::vector<double> parts, totals;
+    int head = 0, count = 0;
+    int capacity() const { return static_cast<int>(totals.size()); }
+  };
+  void Push(int g, const std::vector<double>& in, double keep);
+  // Serves `bytes` of group g, oldest cohort first; returns what it served.
+  double Serve(int g, double bytes, std::vector<double>& out);
+  std::vector<Ring> rings_;
+  std::vector<int> slot_;  // per flow: its index in its group's members
 };
 
 // The HTB shaper as a fluid queue with a group per class; disabled (one FIFO group of 1000
@@ -205,10 +197,7 @@ struct FluidHtb {
     for (AppClass c : classes) groups.push_back(ClassOf(c));
     const std::vector<double> keep = queue.backlog;
     queue.Init(kNumAppClasses, groups, config.class_queue_packets * kPacket);
-    if (keep.size() == groups.size()) {  // reconfigured: packets stay queued
-      queue.backlog = keep;
-      for (size_t i = 0; i < keep.size(); ++i) queue.total[groups[i]] += keep[i];
-    }
+    if (keep.size() == groups.size()) queue.Restore(keep);  // reconfigured: packets stay
   }
   // Reconfigures at any time: queued bytes stay, and so does each class's last service rate
   // (the queueing delays flows see; a class that receives flows takes their old class's rate

@@ -244,7 +244,7 @@ class TcpResponder : public ns3::Application {
     c.socket->TraceDisconnectWithoutContext("RTT", ns3::MakeCallback(&TcpResponder::OnRtt, this));
   }
 
-  void OnRtt(ns3::Time, ns3::Time rtt) { counters_->rtt_ms.push_back(rtt.GetSeconds() * 1e3); }
+  void OnRtt(ns3::Time, ns3::Time rtt) { counters_->AddRtt(rtt.GetSeconds() * 1e3); }
 
   SocketSpec spec_;
   uint16_t port_;
@@ -623,7 +623,7 @@ class GamePeer : public ns3::Application {
       // One sample per echoed packet (later packets may repeat the same echo).
       if (echoed_ns != kNoEcho && echoed_ns > last_echoed_ns_) {
         last_echoed_ns_ = echoed_ns;
-        if (role_.counts_sent) counters_->rtt_ms.push_back((now_ns - echoed_ns - hold_ns) * 1e-6);
+        if (role_.counts_sent) counters_->AddRtt((now_ns - echoed_ns - hold_ns) * 1e-6);
       }
       if (role_.counts_received) {
         ++counters_->game_received;

@@ -12,12 +12,8 @@
 namespace linklab::sim {
 
 namespace {
-constexpr double kMtuBytes = 1600.0;   // the MTU term of Linux's default burst
-constexpr double kBurstTimeS = 0.001;  // ... plus one millisecond at the rate
 constexpr int kNumPrios = 8;
 constexpr const char* kClassRemovedDrop = "HTB class removed by Configure";
-
-double BurstBytes(double rate_bps) { return rate_bps / 8.0 * kBurstTimeS + kMtuBytes; }
 }  // namespace
 
 NS_OBJECT_ENSURE_REGISTERED(HtbQueueDisc);
@@ -48,15 +44,15 @@ void HtbQueueDisc::Configure(const HtbConfig& config) {
       continue;
     }
     s.config = *it;
-    s.burst = BurstBytes(it->rate_bps);
-    s.cburst = BurstBytes(it->ceil_bps);
+    s.burst = HtbBurstBytes(it->rate_bps);
+    s.cburst = HtbBurstBytes(it->ceil_bps);
     s.quantum = HtbQuantumBytes(*it);
     // New classes start with full buckets; existing ones keep theirs, clamped to the new depth.
     s.tokens = s.active ? std::min(s.tokens, s.burst) : s.burst;
     s.ctokens = s.active ? std::min(s.ctokens, s.cburst) : s.cburst;
     s.active = true;
   }
-  root_burst_ = BurstBytes(config.link_rate_bps);
+  root_burst_ = HtbBurstBytes(config.link_rate_bps);
   root_tokens_ = configured_ ? std::min(root_tokens_, root_burst_) : root_burst_;
   config_ = config;
   configured_ = true;

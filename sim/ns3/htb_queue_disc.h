@@ -4,8 +4,8 @@
 // sources (ns-3 headers).
 //
 // Each leaf class has a guaranteed rate, a ceiling, a priority and a FIFO. Rate tokens refill
-// at `rate` up to a burst, ceiling tokens at `ceil` up to a cburst (Linux defaults: a burst of
-// one millisecond at the rate plus one MTU). Dequeue, as in Linux: first the classes within
+// at `rate` up to a burst, ceiling tokens at `ceil` up to a cburst (HtbBurstBytes: one
+// millisecond at the rate plus one MTU). Dequeue, as in Linux: first the classes within
 // their own rate ("green"), lowest prio first, deficit round robin (quantum = rate / 10 bytes
 // per second, clamped to [1000, 200000] bytes) among equal prio; then classes over their rate
 // but under their ceiling ("yellow") that can borrow from the root's tokens, in the same order.

@@ -37,6 +37,7 @@ TEST(BenchTables, RewritesOnlyTheBlock) {
                          "\nafter\n");
   EXPECT_NE(written.find("| tethered |"), std::string::npos);
   EXPECT_NE(written.find("**Calibration**"), std::string::npos);
+  EXPECT_NE(written.find("**HTB against the Linux kernel**"), std::string::npos);
 }
 
 TEST(BenchTables, ReadmeWithoutTheBlockIsAClearError) {

@@ -83,7 +83,7 @@ TEST(Cli, MissingFileUnknownCommandAndBadOptions) {
   EXPECT_EQ(Lines(o.text), 1);
   o = RunCli("bench warp");
   EXPECT_EQ(o.code, 2);
-  EXPECT_EQ(o.text, "linklab: error: unknown bench area 'warp'; areas: envs, agents, sim\n");
+  EXPECT_EQ(o.text, "linklab: error: unknown bench area 'warp'; areas: envs, agents, sim, htb\n");
   o = RunCli("list widgets");
   EXPECT_EQ(o.code, 2);
   o = RunCli("run --set experiment.seed=-4");

@@ -110,9 +110,9 @@ TEST(Calibration, TetheredMahimahiTrace) {
 
 // Per class: the default application mix over the synthetic trace, unshaped and under the
 // three HTB configs of `linklab bench sim`'s per-class rows (sim/calibration.h). Every figure
-// is printed; the ones listed must meet their targets (throughput 10 %, the rest 25 %). The
-// others miss today, and the README names them with their mechanism: bulk and video shares in
-// a shared FIFO (unshaped, and within prio 1), p95 delays of borrowing classes, gaming RTT.
+// is printed; the ones listed must meet their targets (throughput 10 %, the rest 25 %) and
+// met them here with room (within 0.6 of the target). The README names the others: the
+// borrowing classes' throughput and p95 delay, gaming RTT p95 under shaping, web p95 delay.
 TEST(Calibration, PerClassDefaultMixUnshapedAndUnderHtb) {
   const std::string spec = core::Spec("tethered", "scenario spec")
                                .Set("capacity", "trace")
@@ -120,24 +120,45 @@ TEST(Calibration, PerClassDefaultMixUnshapedAndUnderHtb) {
                                .Text();
   const std::map<std::string, std::vector<std::pair<std::string, std::string>>> must_meet = {
       {"none",
-       {{"web", "throughput_mbps"}, {"gaming", "throughput_mbps"}, {"gaming", "delay_p95_ms"}}},
-      {"htb_below_capacity",
        {{"bulk", "throughput_mbps"},
+        {"bulk", "delay_p95_ms"},
         {"video", "throughput_mbps"},
+        {"video", "delay_p95_ms"},
         {"video", "video_bitrate_kbps"},
         {"video", "video_stall_s"},
         {"gaming", "throughput_mbps"},
-        {"web", "fct_ms"}}},
-      {"htb_borrowing",
-       {{"bulk", "throughput_mbps"},
-        {"video", "throughput_mbps"},
-        {"video", "video_bitrate_kbps"},
-        {"gaming", "throughput_mbps"},
+        {"gaming", "delay_p95_ms"},
+        {"gaming", "rtt_p95_ms"},
         {"gaming", "game_loss_rate"},
         {"web", "throughput_mbps"},
         {"web", "fct_ms"}}},
+      {"htb_below_capacity",
+       {{"bulk", "throughput_mbps"},
+        {"video", "throughput_mbps"},
+        {"video", "delay_p95_ms"},
+        {"video", "video_bitrate_kbps"},
+        {"video", "video_stall_s"},
+        {"gaming", "throughput_mbps"},
+        {"gaming", "delay_p95_ms"},
+        {"web", "fct_ms"}}},
+      {"htb_borrowing",
+       {{"video", "video_bitrate_kbps"},
+        {"video", "video_stall_s"},
+        {"gaming", "throughput_mbps"},
+        {"gaming", "delay_p95_ms"},
+        {"web", "throughput_mbps"},
+        {"web", "fct_ms"}}},
       {"htb_two_prios",
-       {{"gaming", "throughput_mbps"}, {"web", "throughput_mbps"}, {"web", "fct_ms"}}},
+       {{"bulk", "throughput_mbps"},
+        {"video", "throughput_mbps"},
+        {"video", "delay_p95_ms"},
+        {"video", "video_bitrate_kbps"},
+        {"video", "video_stall_s"},
+        {"gaming", "throughput_mbps"},
+        {"gaming", "delay_p95_ms"},
+        {"gaming", "game_loss_rate"},
+        {"web", "throughput_mbps"},
+        {"web", "fct_ms"}}},
   };
   std::vector<std::pair<std::string, HtbConfig>> cases = ClassShapingCases(7.0);
   cases.insert(cases.begin(), {"none", HtbConfig{}});
@@ -188,21 +209,16 @@ TEST(Calibration, BottleneckCodel) {
       "tethered(capacity=constant,constant_mbps=10,workload=[bulk,video],bottleneck_qdisc=codel)");
 }
 
-// Per-class shares miss the 10 % bar: ns-3 splits about evenly (video 0.50), the fluid gives
-// video 0.17. The fair share lives in the queue disc, but the 250-packet device buffer below
-// it is a FIFO, and the fluid video flow keeps a smaller window there (the FIFO divergence of
-// the README: with no queue disc at all ns-3's video gets 0.35, the fluid's 0.10). The bar is
-// the one met; the fluid FQ-CoDel still lifts video's share over the fluid FIFO's, as ns-3's
-// does.
+// FQ-CoDel's per-flow fair share lifts the video flow's share over a FIFO's, on both backends.
 TEST(Calibration, BottleneckFqCodel) {
   const Figures fq = ExpectCalibrated(
       "tethered(capacity=constant,constant_mbps=10,workload=[bulk,video],"
       "bottleneck_qdisc=fq_codel)",
-      {0.10, 0.25, 0.40});
+      {0.10, 0.25, 0.10});
   const Figures fifo = RunBackend(
       "tethered(capacity=constant,constant_mbps=10,workload=[bulk,video],bottleneck_qdisc=fifo)",
       "fluid");
-  EXPECT_GT(Share(fq, "video"), 2 * Share(fifo, "video"));
+  EXPECT_GT(Share(fq, "video"), Share(fifo, "video"));
 }
 
 TEST(Calibration, BottleneckPie) {
@@ -223,13 +239,13 @@ TEST(Calibration, ShapingFifoAtTetherBottleneck) {
       "qdisc=fifo)");
 }
 
-// Shares miss the 10 % bar as above (ns-3 video 0.35, fluid 0.11: the 100-packet device queue
-// below the disc is a FIFO); the bar is the one met, and FQ-CoDel lifts video over FIFO.
+// FQ-CoDel at the shaping point (above the phone's 100-packet device FIFO) gives video a
+// share within 10 % of ns-3's and lifts it well over a FIFO's.
 TEST(Calibration, ShapingFqCodelAtTetherBottleneck) {
   const Figures fq = ExpectCalibrated(
       "tethered(capacity=constant,constant_mbps=20,tether_mbps=8,workload=[bulk*2,video],"
       "qdisc=fq_codel)",
-      {0.10, 0.25, 0.30});
+      {0.10, 0.25, 0.10});
   const Figures fifo = RunBackend(
       "tethered(capacity=constant,constant_mbps=20,tether_mbps=8,workload=[bulk*2,video],"
       "qdisc=fifo)",
@@ -297,27 +313,33 @@ TEST(Calibration, TetheredOutageResumesAndDeliversAsNs3) {
 TEST(Calibration, DatacenterIncastCollapseWithSmallBuffer) {
   // 15 senders into a 50-packet port: on ns-3 retransmission timeouts (1 s minimum RTO) leave
   // rounds unfinished; the fluid's timeouts give the same throughput within 10 % (before them
-  // the fluid finished every transfer at 618 Mbit/s against ns-3's 459).
+  // the fluid finished every transfer at 618 Mbit/s against ns-3's 431-459). Against the
+  // median of three ns-3 seeds (the collapse depends on which packets a seed drops; the fluid
+  // backend draws nothing here).
   const core::Spec spec = core::Spec::Parse(
       "datacenter(link_gbps=1,rtt_ms=0.2,hosts_per_rack=8,incast_senders=15,buffer_packets=50)",
       "scenario spec");
-  double mbps[2] = {0, 0}, flows[2] = {0, 0};
-  const char* backends[2] = {"ns3", "fluid"};
-  for (int b = 0; b < 2; ++b) {
-    auto s = MakeScenario(core::Spec(spec).Set("backend", backends[b]).Text());
-    s->Start(1);
+  auto run = [&](const std::string& backend, uint64_t seed) {
+    auto s = MakeScenario(core::Spec(spec).Set("backend", backend).Text());
+    s->Start(seed);
     for (const LinkSample& x : s->Advance(1.0)) {
       if (x.link == "rx" && x.app_class == "all") {
-        mbps[b] = x.bytes_delivered * 8e-6;
-        flows[b] = x.flows_done;
+        return std::make_pair(x.bytes_delivered * 8e-6, x.flows_done);
       }
     }
-  }
-  EXPECT_NEAR(mbps[1] / mbps[0], 1.0, 0.10) << "ns-3 " << mbps[0] << ", fluid " << mbps[1];
-  // 20 rounds of 15 transfers: both lose a good part of them (the fluid finishes ~30 % more).
-  EXPECT_LT(flows[0], 200);
-  EXPECT_LT(flows[1], 200);
-  EXPECT_NEAR(flows[1] / flows[0], 1.0, 0.4) << "ns-3 " << flows[0] << ", fluid " << flows[1];
+    throw std::runtime_error("no rx/all sample");
+  };
+  std::vector<std::pair<double, double>> ns3;
+  for (uint64_t seed : {1, 2, 3}) ns3.push_back(run("ns3", seed));
+  std::sort(ns3.begin(), ns3.end());
+  const auto [ns3_mbps, ns3_flows] = ns3[1];
+  const auto [fluid_mbps, fluid_flows] = run("fluid", 1);
+  EXPECT_NEAR(fluid_mbps / ns3_mbps, 1.0, 0.10) << "ns-3 " << ns3_mbps << ", fluid " << fluid_mbps;
+  // 20 rounds of 15 transfers: both lose a good part of them.
+  EXPECT_LT(ns3_flows, 200);
+  EXPECT_LT(fluid_flows, 200);
+  EXPECT_NEAR(fluid_flows / ns3_flows, 1.0, 0.4)
+      << "ns-3 " << ns3_flows << ", fluid " << fluid_flows;
 }
 
 TEST(FluidRto, Rfc6298Arithmetic) {

@@ -131,5 +131,38 @@ TEST(FluidHtb, ReconfiguringKeepsTheQueueAndItsDelay) {
   EXPECT_NEAR(htb.Delay(AppClass::kBulk), htb.Backlog(0) * 8 / 1e6, 1e-9);
 }
 
+// The rates Linux HTB semantics give busy classes, worked out by hand (Mbit/s).
+TEST(HtbExpectedRates, RatesThenWhatIsLeftByPrioAndQuantumUpToCeil) {
+  auto rates = [](std::vector<HtbClassConfig> classes, double root_mbps,
+                  std::vector<AppClass> busy = {AppClass::kBulk, AppClass::kVideo}) {
+    HtbConfig c;
+    c.link_rate_bps = root_mbps * 1e6;
+    for (HtbClassConfig& k : classes) k.rate_bps *= 1e6, k.ceil_bps *= 1e6;
+    c.classes = classes;
+    c.default_class = AppClass::kBulk;
+    std::vector<double> out = HtbExpectedRates(c, busy);
+    for (double& x : out) x /= 1e6;
+    return out;
+  };
+  const AppClass bulk = AppClass::kBulk, video = AppClass::kVideo;
+  using V = std::vector<double>;
+  // rate = ceil: no lending; 11 Mbit/s of the root stay unused.
+  EXPECT_EQ(rates({{bulk, 6, 6, 0}, {video, 3, 3, 0}}, 20), V({6, 3}));
+  // Default quanta 25000 and 75000 bytes: the 12 left go 3 and 9.
+  EXPECT_EQ(rates({{bulk, 2, 20, 0}, {video, 6, 20, 0}}, 20), V({5, 15}));
+  // Explicit quanta 1:3.
+  EXPECT_EQ(rates({{bulk, 4, 20, 0, 1514}, {video, 4, 20, 0, 4542}}, 20), V({7, 13}));
+  // Both quanta clamped to 200000 bytes: the 80 left go 40 and 40.
+  EXPECT_EQ(rates({{bulk, 20, 200, 0}, {video, 100, 200, 0}}, 200), V({60, 140}));
+  // Prio 0 takes all that is left.
+  EXPECT_EQ(rates({{bulk, 4, 20, 1}, {video, 4, 20, 0}}, 20), V({4, 16}));
+  // A class stops at its ceil and the rest goes to the other.
+  EXPECT_EQ(rates({{bulk, 2, 4, 0}, {video, 6, 20, 0}}, 20), V({4, 16}));
+  // An idle class gets nothing and what it does not use is lent.
+  EXPECT_EQ(rates({{bulk, 2, 20, 0}, {video, 6, 20, 0}}, 20, {video}), V({0, 20}));
+  // Prio 1 gets what prio 0 cannot take below its ceil.
+  EXPECT_EQ(rates({{bulk, 4, 20, 1}, {video, 4, 10, 0}}, 20), V({10, 10}));
+}
+
 }  // namespace
 }  // namespace linklab::sim

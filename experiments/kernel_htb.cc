@@ -1,0 +1,648 @@
+#include "experiments/kernel_htb.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "core/json.h"
+#include "core/text.h"
+
+extern char** environ;
+
+namespace linklab::experiments {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kNetnsPrefix = "linklab-htb-";
+constexpr const char* kSenderAddress = "10.213.0.1/30";
+constexpr const char* kReceiverAddress = "10.213.0.2";
+constexpr int kBasePort = 5201;          // + the application class's index
+constexpr double kCommandTimeoutS = 15;  // for ip, tc, ss, ethtool
+
+// ---------------------------------------------------------------------------------------------
+// Signals: while a run is in progress SIGINT and SIGTERM only set a flag, which every wait
+// checks; the wait throws, and the run's destructors remove what it made.
+
+volatile std::sig_atomic_t g_signal = 0;
+extern "C" void OnStopSignal(int sig) { g_signal = sig; }
+
+class SignalGuard {
+ public:
+  SignalGuard() {
+    g_signal = 0;
+    struct sigaction sa {};
+    sa.sa_handler = OnStopSignal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int_);
+    sigaction(SIGTERM, &sa, &old_term_);
+  }
+  ~SignalGuard() {
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+  }
+  SignalGuard(const SignalGuard&) = delete;
+  SignalGuard& operator=(const SignalGuard&) = delete;
+
+ private:
+  struct sigaction old_int_ {};
+  struct sigaction old_term_ {};
+};
+
+void CheckInterrupted() {
+  if (g_signal != 0) {
+    throw std::runtime_error("kernel HTB check: interrupted by signal " +
+                             std::to_string(static_cast<int>(g_signal)));
+  }
+}
+
+void Sleep(double seconds) {
+  const Clock::time_point end =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                         std::chrono::duration<double>(std::max(seconds, 0.0)));
+  for (Clock::time_point now = Clock::now(); now < end; now = Clock::now()) {
+    CheckInterrupted();
+    std::this_thread::sleep_for(
+        std::min<Clock::duration>(std::chrono::milliseconds(20), end - now));
+  }
+  CheckInterrupted();
+}
+
+double Since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Programs, run by fork/exec with an argument vector (no shell).
+
+// The absolute path of `name` on PATH or in the system binary folders; "" when not found.
+std::string FindProgram(const std::string& name) {
+  const char* env = std::getenv("PATH");
+  std::string dirs = env ? env : "";
+  dirs += ":/usr/sbin:/sbin:/usr/bin:/bin";
+  for (const std::string& dir : core::Split(dirs, ':')) {
+    if (dir.empty()) continue;
+    const std::string path = dir + "/" + name;
+    if (access(path.c_str(), X_OK) == 0) return path;
+  }
+  return "";
+}
+
+// The path of a program the check needs (KernelHtbMissing has looked for it first).
+std::string Program(const std::string& name) {
+  const std::string path = FindProgram(name);
+  if (path.empty()) throw KernelHtbUnavailable(name + " not found on PATH");
+  return path;
+}
+
+// A file the child writes its output to, deleted when closed.
+class OutputFile {
+ public:
+  OutputFile() : file_(std::tmpfile()) {
+    if (!file_) throw std::runtime_error(std::string("tmpfile: ") + std::strerror(errno));
+    fcntl(fd(), F_SETFD, FD_CLOEXEC);  // other children do not inherit it (dup2 clears it)
+  }
+  ~OutputFile() { std::fclose(file_); }
+  OutputFile(const OutputFile&) = delete;
+  OutputFile& operator=(const OutputFile&) = delete;
+  int fd() const { return fileno(file_); }
+  std::string Read() const {
+    std::string text;
+    char buf[4096];
+    for (off_t at = 0;;) {
+      const ssize_t n = pread(fd(), buf, sizeof buf, at);
+      if (n <= 0) break;
+      text.append(buf, static_cast<size_t>(n));
+      at += n;
+    }
+    return text;
+  }
+
+ private:
+  std::FILE* file_;
+};
+
+// Up to three non-empty lines of a program's output on one line, " / " between them.
+std::string FirstLines(const std::string& text) {
+  std::vector<std::string> lines;
+  for (const std::string& line : core::Split(text, '\n')) {
+    const std::string t = core::Trim(line);
+    if (!t.empty() && lines.size() < 3) lines.push_back(t);
+  }
+  return core::Printable(core::Join(lines, " / "), 300);
+}
+
+// A running program in a process group of its own (a terminal's Ctrl-C reaches only this
+// process, which then stops it), stdout and stderr captured, stdin from /dev/null. The
+// destructor stops it (SIGTERM, then SIGKILL) if it still runs, and reaps it.
+class Child {
+ public:
+  explicit Child(std::vector<std::string> argv) : argv_(std::move(argv)) {
+    std::vector<char*> args;
+    for (std::string& a : argv_) args.push_back(a.data());
+    args.push_back(nullptr);
+    const int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (devnull < 0) throw std::runtime_error(std::string("/dev/null: ") + std::strerror(errno));
+    pid_ = fork();
+    if (pid_ == 0) {
+      // Only async-signal-safe calls between fork and exec.
+      setpgid(0, 0);
+      dup2(devnull, 0);
+      dup2(out_.fd(), 1);
+      dup2(err_.fd(), 2);
+      execve(args[0], args.data(), environ);
+      static const char kFailed[] = "exec failed\n";
+      (void)!write(2, kFailed, sizeof kFailed - 1);
+      _exit(127);
+    }
+    close(devnull);
+    if (pid_ > 0) setpgid(pid_, pid_);  // also here, so that a kill(-pid) cannot come first
+    if (pid_ < 0) throw std::runtime_error(Text() + ": fork: " + std::strerror(errno));
+  }
+  ~Child() { Stop(); }
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+
+  // True while it runs (reaps it once it has exited).
+  bool Running() {
+    if (pid_ <= 0 || done_) return false;
+    int status = 0;
+    const pid_t r = waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+      done_ = true;
+      code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    return !done_;
+  }
+  // Waits up to `timeout_s` for it to exit; false when it still runs. Throws when interrupted,
+  // unless `interruptible` is false (tearing down).
+  bool Wait(double timeout_s, bool interruptible = true) {
+    const Clock::time_point t0 = Clock::now();
+    while (Running()) {
+      if (Since(t0) > timeout_s) return false;
+      if (interruptible) CheckInterrupted();
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return true;
+  }
+  void Stop() {
+    if (!Running()) return;
+    kill(-pid_, SIGTERM);
+    const Clock::time_point t0 = Clock::now();
+    while (Running() && Since(t0) < 2.0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (Running()) {
+      kill(-pid_, SIGKILL);
+      int status = 0;
+      waitpid(pid_, &status, 0);
+      done_ = true;
+      code_ = 128 + SIGKILL;
+    }
+  }
+  int exit_code() const { return code_; }  // 128 + signal when killed
+  std::string Out() const { return out_.Read(); }
+  std::string Err() const { return err_.Read(); }
+  // The command line, for messages.
+  std::string Text() const {
+    std::vector<std::string> shown(argv_);
+    shown[0] = shown[0].substr(shown[0].find_last_of('/') + 1);
+    return core::Join(shown, " ");
+  }
+  // "`cmd` failed (exit 2): <the first lines of its stderr>", for errors.
+  std::string Failure() const {
+    std::string said = FirstLines(Err());
+    if (said.empty()) said = FirstLines(Out());
+    return "`" + Text() + "` failed (exit " + std::to_string(code_) + ")" +
+           (said.empty() ? "" : ": " + said);
+  }
+
+ private:
+  std::vector<std::string> argv_;
+  OutputFile out_, err_;
+  pid_t pid_ = -1;
+  bool done_ = false;
+  int code_ = -1;
+};
+
+// Runs a command to its end; returns its stdout. Throws std::runtime_error naming the command
+// with its stderr when it fails or takes longer than `timeout_s`, or when a stop signal comes
+// while it runs and `interruptible`.
+std::string Run(const std::vector<std::string>& argv, double timeout_s = kCommandTimeoutS,
+                bool interruptible = true) {
+  Child child(argv);
+  if (!child.Wait(timeout_s, interruptible)) {
+    child.Stop();
+    throw std::runtime_error("`" + child.Text() + "` did not finish in " +
+                             core::FormatDouble(timeout_s) + " s");
+  }
+  if (child.exit_code() != 0) throw std::runtime_error(child.Failure());
+  return child.Out();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The lab: two namespaces and a veth pair, removed by the destructor.
+
+bool ProcessAlive(long pid) { return kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM; }
+
+// Removes namespaces an earlier run of a process that no longer exists left behind (killed by
+// SIGKILL before its destructors ran).
+void RemoveStaleNamespaces(const std::string& ip) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/run/netns", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!core::StartsWith(name, kNetnsPrefix)) continue;
+    const long pid = std::strtol(name.c_str() + std::strlen(kNetnsPrefix), nullptr, 10);
+    if (pid <= 0 || ProcessAlive(pid)) continue;
+    try {
+      Run({ip, "netns", "delete", name}, kCommandTimeoutS, false);
+    } catch (const std::runtime_error&) {
+      // Someone else's to clean; it does not stand in the way of a run under other names.
+    }
+  }
+}
+
+class Lab {
+ public:
+  Lab(const std::string& ip, const std::string& ethtool, std::vector<std::string>& notes)
+      : ip_(ip) {
+    static int runs = 0;
+    const std::string id = std::to_string(getpid()) + "-" + std::to_string(++runs);
+    tx_ns_ = kNetnsPrefix + id + "-tx";
+    rx_ns_ = kNetnsPrefix + id + "-rx";
+    tx_dev_ = "lh" + std::to_string(getpid()) + "tx";
+    rx_dev_ = "lh" + std::to_string(getpid()) + "rx";
+    RemoveStaleNamespaces(ip);
+    try {
+      MakeNamespace(tx_ns_);
+      MakeNamespace(rx_ns_);
+      Run({ip, "-n", tx_ns_, "link", "add", "name", tx_dev_, "type", "veth", "peer", "name",
+           rx_dev_, "netns", rx_ns_});
+    } catch (const std::runtime_error& e) {
+      Remove();
+      throw KernelHtbUnavailable(std::string("cannot make network namespaces and a veth pair: ") +
+                                 e.what());
+    }
+    try {
+      // MTU-sized packets at the qdisc: GSO would hand HTB 64 KB super-packets.
+      for (const auto& [ns, dev] : {std::pair{tx_ns_, tx_dev_}, std::pair{rx_ns_, rx_dev_}}) {
+        Run({ip, "-n", ns, "link", "set", "dev", dev, "gso_max_segs", "1"});
+        if (!ethtool.empty()) {
+          Run({ip, "netns", "exec", ns, ethtool, "-K", dev, "tso", "off", "gso", "off", "gro",
+               "off"});
+        }
+      }
+      if (ethtool.empty()) notes.push_back("ethtool not found: offloads left on (gso_max_segs 1)");
+      Run({ip, "-n", tx_ns_, "addr", "add", kSenderAddress, "dev", tx_dev_});
+      Run({ip, "-n", rx_ns_, "addr", "add", std::string(kReceiverAddress) + "/30", "dev", rx_dev_});
+      for (const auto& [ns, dev] : {std::pair{tx_ns_, tx_dev_}, std::pair{rx_ns_, rx_dev_}}) {
+        Run({ip, "-n", ns, "link", "set", "dev", dev, "up"});
+        Run({ip, "-n", ns, "link", "set", "dev", "lo", "up"});
+      }
+    } catch (...) {
+      Remove();
+      throw;
+    }
+  }
+  ~Lab() { Remove(); }
+  Lab(const Lab&) = delete;
+  Lab& operator=(const Lab&) = delete;
+
+  const std::string& tx_ns() const { return tx_ns_; }
+  const std::string& rx_ns() const { return rx_ns_; }
+  const std::string& tx_dev() const { return tx_dev_; }
+
+ private:
+  void MakeNamespace(const std::string& name) {
+    Run({ip_, "netns", "add", name});
+    made_.push_back(name);
+  }
+  // Deleting a namespace removes its end of the veth pair, and with it the pair.
+  void Remove() noexcept {
+    for (const std::string& ns : made_) {
+      try {
+        Run({ip_, "netns", "delete", ns}, kCommandTimeoutS, false);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "linklab: could not remove network namespace %s: %s\n", ns.c_str(),
+                     e.what());
+      }
+    }
+    made_.clear();
+  }
+
+  std::string ip_, tx_ns_, rx_ns_, tx_dev_, rx_dev_;
+  std::vector<std::string> made_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// The HTB tree and its counters.
+
+std::string Bits(double bps) { return std::to_string(std::llround(bps)) + "bit"; }
+std::string Bytes(double bytes) { return std::to_string(std::llround(bytes)) + "b"; }
+// tc minor ids are hexadecimal: class i is 1:(10 + i) read as hex, its pfifo handle (10 + i):.
+std::string Minor(sim::AppClass c) { return std::to_string(10 + static_cast<int>(c)); }
+int Port(sim::AppClass c) { return kBasePort + static_cast<int>(c); }
+
+void InstallHtb(const std::string& tc, const Lab& lab, const sim::HtbConfig& config) {
+  const std::vector<std::string> dev = {tc, "-n", lab.tx_ns()};
+  auto cmd = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = dev;
+    argv.insert(argv.end(), args.begin(), args.end());
+    return argv;
+  };
+  try {
+    Run(cmd({"qdisc", "add", "dev", lab.tx_dev(), "root", "handle", "1:", "htb", "default",
+             Minor(config.default_class), "r2q", "10"}));
+  } catch (const std::runtime_error& e) {
+    throw KernelHtbUnavailable(std::string("no htb queue disc (sch_htb): ") + e.what());
+  }
+  const double root = config.link_rate_bps;
+  Run(cmd({"class", "add", "dev", lab.tx_dev(), "parent", "1:", "classid", "1:1", "htb", "rate",
+           Bits(root), "ceil", Bits(root), "burst", Bytes(sim::HtbBurstBytes(root)), "cburst",
+           Bytes(sim::HtbBurstBytes(root))}));
+  for (const sim::HtbClassConfig& c : config.classes) {
+    const std::string id = "1:" + Minor(c.app_class);
+    std::vector<std::string> args = {"class",
+                                     "add",
+                                     "dev",
+                                     lab.tx_dev(),
+                                     "parent",
+                                     "1:1",
+                                     "classid",
+                                     id,
+                                     "htb",
+                                     "rate",
+                                     Bits(c.rate_bps),
+                                     "ceil",
+                                     Bits(c.ceil_bps),
+                                     "prio",
+                                     std::to_string(c.prio),
+                                     "burst",
+                                     Bytes(sim::HtbBurstBytes(c.rate_bps)),
+                                     "cburst",
+                                     Bytes(sim::HtbBurstBytes(c.ceil_bps))};
+    // No quantum given: the kernel works out its own from r2q, which the check compares.
+    if (c.quantum_bytes > 0) {
+      args.push_back("quantum");
+      args.push_back(std::to_string(std::llround(c.quantum_bytes)));
+    }
+    Run(cmd(args));
+    Run(cmd({"qdisc", "add", "dev", lab.tx_dev(), "parent", id, "handle", Minor(c.app_class) + ":",
+             "pfifo", "limit", std::to_string(config.class_queue_packets)}));
+    Run(cmd({"filter", "add", "dev", lab.tx_dev(), "parent", "1:", "protocol", "ip", "prio", "1",
+             "u32", "match", "ip", "dport", std::to_string(Port(c.app_class)), "0xffff", "flowid",
+             id}));
+  }
+}
+
+struct ClassCounters {
+  uint64_t bytes = 0, packets = 0, drops = 0;
+  uint64_t backlog_packets = 0;
+  double quantum = 0.0;
+};
+
+// `tc -s -d class show` parsed: per class id ("1:10"), its Sent counters, backlog and quantum.
+std::map<std::string, ClassCounters> ReadCounters(const std::string& tc, const Lab& lab) {
+  const std::string text =
+      Run({tc, "-n", lab.tx_ns(), "-s", "-d", "class", "show", "dev", lab.tx_dev()});
+  std::map<std::string, ClassCounters> out;
+  std::istringstream in(text);
+  std::string line, current;
+  while (std::getline(in, line)) {
+    std::istringstream words(line);
+    std::vector<std::string> w;
+    for (std::string x; words >> x;) w.push_back(x);
+    if (w.size() >= 3 && w[0] == "class" && w[1] == "htb") {
+      current = w[2];
+      out[current] = {};
+      for (size_t i = 3; i + 1 < w.size(); ++i) {
+        if (w[i] == "quantum") out[current].quantum = std::strtod(w[i + 1].c_str(), nullptr);
+      }
+    } else if (!current.empty() && w.size() >= 7 && w[0] == "Sent" && w[2] == "bytes") {
+      // " Sent 6263494 bytes 4152 pkt (dropped 0, overlimits 251 requeues 0)"
+      ClassCounters& c = out[current];
+      c.bytes = std::strtoull(w[1].c_str(), nullptr, 10);
+      c.packets = std::strtoull(w[3].c_str(), nullptr, 10);
+      c.drops = std::strtoull(w[6].c_str(), nullptr, 10);
+    } else if (!current.empty() && w.size() >= 3 && w[0] == "backlog") {
+      // " backlog 3028b 2p requeues 0"
+      out[current].backlog_packets = std::strtoull(w[2].c_str(), nullptr, 10);
+      current.clear();
+    }
+  }
+  return out;
+}
+
+const ClassCounters& CountersOf(const std::map<std::string, ClassCounters>& all,
+                                const std::string& id) {
+  const auto it = all.find(id);
+  if (it == all.end()) throw std::runtime_error("tc class show: no class " + id + " in its output");
+  return it->second;
+}
+
+// Why an iperf3 client failed: the "error" of its JSON report, else its stderr.
+std::string IperfFailure(const Child& client) {
+  try {
+    const core::Json report = core::ParseJson(client.Out(), "iperf3 -J output");
+    if (report.contains("error") && report.at("error").is_string()) {
+      return "`" + client.Text() + "` failed (exit " + std::to_string(client.exit_code()) +
+             "): " + report.at("error").get<std::string>();
+    }
+  } catch (const std::invalid_argument&) {
+    // Not JSON: its stderr says more.
+  }
+  return client.Failure();
+}
+
+// True when `port` listens for TCP in namespace `ns`.
+bool Listening(const std::string& ip, const std::string& ss, const std::string& ns, int port) {
+  const std::string text = Run({ip, "netns", "exec", ns, ss, "-H", "-l", "-t", "-n"});
+  return text.find(":" + std::to_string(port) + " ") != std::string::npos;
+}
+
+}  // namespace
+
+std::string KernelHtbMissing(const std::string& tcp) {
+  if (geteuid() != 0) return "not root (network namespaces and tc need root)";
+  for (const char* program : {"ip", "tc", "ss", "iperf3"}) {
+    if (FindProgram(program).empty()) return std::string(program) + " not found on PATH";
+  }
+  // The congestion control iperf3 -C asks for: a root socket may load it, as iperf3's will.
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return std::string("no TCP socket: ") + std::strerror(errno);
+  const int r = setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, tcp.data(), tcp.size());
+  const int err = errno;
+  close(fd);
+  if (r != 0) return "TCP congestion control " + tcp + " not available: " + std::strerror(err);
+  return "";
+}
+
+KernelHtbResult RunKernelHtb(const sim::HtbConfig& config,
+                             const std::vector<sim::AppClass>& flow_classes,
+                             const KernelHtbOptions& options) {
+  config.Validate();
+  if (flow_classes.empty()) throw std::invalid_argument("kernel HTB check: no flow classes");
+  for (size_t i = 0; i < flow_classes.size(); ++i) {
+    const sim::AppClass c = flow_classes[i];
+    const bool configured =
+        std::any_of(config.classes.begin(), config.classes.end(),
+                    [c](const sim::HtbClassConfig& k) { return k.app_class == c; });
+    if (!configured || std::count(flow_classes.begin(), flow_classes.end(), c) > 1) {
+      throw std::invalid_argument(std::string("kernel HTB check: flow class ") +
+                                  sim::AppClassName(c) +
+                                  (configured ? " given twice" : " has no class in the config"));
+    }
+  }
+  if (!(options.warmup_s >= 0) || !(options.measure_s > 0)) {
+    throw std::invalid_argument("kernel HTB check: warm-up " +
+                                core::FormatDouble(options.warmup_s) + " s and measuring time " +
+                                core::FormatDouble(options.measure_s) + " s must be >= 0 and > 0");
+  }
+  const std::string missing = KernelHtbMissing(options.tcp);
+  if (!missing.empty()) throw KernelHtbUnavailable(missing);
+  const std::string ip = Program("ip"), tc = Program("tc"), ss = Program("ss"),
+                    iperf3 = Program("iperf3"), ethtool = FindProgram("ethtool");
+  auto progress = [&](const std::string& line) {
+    if (options.progress) options.progress(line);
+  };
+
+  SignalGuard signals;
+  KernelHtbResult result;
+  // Destruction runs in reverse: the flows stop before the namespaces go.
+  Lab lab(ip, ethtool, result.notes);
+  InstallHtb(tc, lab, config);
+
+  // Servers in the receiving namespace, one port per class; each serves one test.
+  std::vector<std::unique_ptr<Child>> servers, clients;
+  for (sim::AppClass c : flow_classes) {
+    servers.push_back(std::make_unique<Child>(std::vector<std::string>{
+        ip, "netns", "exec", lab.rx_ns(), iperf3, "-s", "-1", "-p", std::to_string(Port(c))}));
+  }
+  for (size_t i = 0; i < flow_classes.size(); ++i) {
+    const Clock::time_point t0 = Clock::now();
+    while (!Listening(ip, ss, lab.rx_ns(), Port(flow_classes[i]))) {
+      if (!servers[i]->Running()) throw std::runtime_error(servers[i]->Failure());
+      if (Since(t0) > 5.0) {
+        throw std::runtime_error("`" + servers[i]->Text() + "` is not listening after 5 s");
+      }
+      Sleep(0.02);
+    }
+  }
+  const int run_s = static_cast<int>(std::ceil(options.warmup_s + options.measure_s + 1.0));
+  progress("kernel: " + std::to_string(flow_classes.size()) + " iperf3 -C " + options.tcp +
+           " flows for " + std::to_string(run_s) + " s (warm-up " +
+           core::FormatDouble(options.warmup_s) + " s)");
+  for (sim::AppClass c : flow_classes) {
+    clients.push_back(std::make_unique<Child>(
+        std::vector<std::string>{ip, "netns", "exec", lab.tx_ns(), iperf3, "-c", kReceiverAddress,
+                                 "-p", std::to_string(Port(c)), "-C", options.tcp, "-t",
+                                 std::to_string(run_s), "-J", "--connect-timeout", "5000"}));
+  }
+  auto check_clients = [&] {
+    for (auto& client : clients) {
+      if (!client->Running()) throw std::runtime_error(IperfFailure(*client));
+    }
+  };
+  Sleep(options.warmup_s);
+  check_clients();
+  Clock::time_point t_read = Clock::now();
+  const auto before = ReadCounters(tc, lab);
+  const Clock::time_point t0 = t_read + (Clock::now() - t_read) / 2;
+  progress("kernel: measuring " + core::FormatDouble(options.measure_s) + " s");
+  // Backlog samples: HTB shares out by its rules only what waits in its queues; a class whose
+  // queue is often empty gets what its sender keeps queued.
+  constexpr double kSampleS = 0.25;
+  std::vector<double> backlog(flow_classes.size(), 0.0), empty(flow_classes.size(), 0.0);
+  int samples = 0;
+  const Clock::time_point end = t0 + std::chrono::duration_cast<Clock::duration>(
+                                         std::chrono::duration<double>(options.measure_s));
+  while (std::chrono::duration<double>(end - Clock::now()).count() > kSampleS) {
+    Sleep(kSampleS);
+    const auto now = ReadCounters(tc, lab);
+    for (size_t i = 0; i < flow_classes.size(); ++i) {
+      const uint64_t b = CountersOf(now, "1:" + Minor(flow_classes[i])).backlog_packets;
+      backlog[i] += static_cast<double>(b);
+      empty[i] += b == 0 ? 1.0 : 0.0;
+    }
+    ++samples;
+  }
+  Sleep(std::chrono::duration<double>(end - Clock::now()).count());
+  check_clients();
+  t_read = Clock::now();
+  const auto after = ReadCounters(tc, lab);
+  const Clock::time_point t1 = t_read + (Clock::now() - t_read) / 2;
+  result.measured_s = std::chrono::duration<double>(t1 - t0).count();
+
+  auto rate = [&](const ClassCounters& a, const ClassCounters& b) {
+    return (b.bytes - a.bytes) * 8.0 / result.measured_s / 1e6;
+  };
+  result.root_mbps = rate(CountersOf(before, "1:1"), CountersOf(after, "1:1"));
+  for (size_t i = 0; i < flow_classes.size(); ++i) {
+    const std::string id = "1:" + Minor(flow_classes[i]);
+    const ClassCounters &a = CountersOf(before, id), &b = CountersOf(after, id);
+    KernelHtbClass k;
+    k.app_class = flow_classes[i];
+    k.mbps = rate(a, b);
+    k.bytes = b.bytes - a.bytes;
+    k.packets = b.packets - a.packets;
+    k.drops = b.drops - a.drops;
+    k.packet_bytes = k.packets > 0 ? static_cast<double>(k.bytes) / k.packets : 0.0;
+    k.quantum_bytes = b.quantum;
+    k.backlog_packets = samples > 0 ? backlog[i] / samples : std::nan("");
+    k.empty_fraction = samples > 0 ? empty[i] / samples : std::nan("");
+    result.classes.push_back(k);
+  }
+
+  // The clients' reports: each must have run its test with the congestion control asked for.
+  for (size_t i = 0; i < clients.size(); ++i) {
+    Child& client = *clients[i];
+    if (!client.Wait(run_s + 10.0)) {
+      throw std::runtime_error("`" + client.Text() + "` did not finish");
+    }
+    if (client.exit_code() != 0) throw std::runtime_error(IperfFailure(client));
+    core::Json report;
+    try {
+      report = core::ParseJson(client.Out(), "iperf3 -J output");
+      KernelHtbClass& k = result.classes[i];
+      if (report.contains("error")) {
+        throw std::runtime_error("`" + client.Text() +
+                                 "`: " + report.at("error").get<std::string>());
+      }
+      const core::Json& end = report.at("end");
+      k.goodput_mbps = end.at("sum_received").at("bits_per_second").get<double>() / 1e6;
+      k.retransmits = end.at("sum_sent").value("retransmits", int64_t{0});
+      k.tcp = end.value("sender_tcp_congestion", std::string());
+    } catch (const nlohmann::json::exception& e) {
+      throw std::runtime_error("`" + client.Text() + "`: unexpected JSON (" + e.what() + ")");
+    } catch (const std::invalid_argument& e) {
+      throw std::runtime_error("`" + client.Text() + "`: " + e.what());
+    }
+    if (result.classes[i].tcp != options.tcp) {
+      throw std::runtime_error("`" + client.Text() + "` ran " + result.classes[i].tcp + ", not " +
+                               options.tcp);
+    }
+  }
+  for (auto& server : servers) {
+    if (!server->Wait(5.0)) server->Stop();
+  }
+  return result;
+}
+
+}  // namespace linklab::experiments
