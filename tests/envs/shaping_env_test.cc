@@ -287,8 +287,29 @@ TEST(ShapingEnv, BadInputIsAnErrorNamingKeyAndValue) {
   EXPECT_NE(error("shaping(action=sideways)").find("action = 'sideways'"), std::string::npos);
 }
 
-// The example config trains DQN for a few thousand steps through the linklab binary.
-TEST(ShapingEnv, TheExampleConfigRuns) {
+// Runs an example config through the linklab binary for `steps` training steps; "" when it
+// ran and wrote its summary, else what it printed.
+std::string RunExample(const std::string& config, int steps) {
+  const std::string out = ::testing::TempDir() + "/shaping_run_" + config;
+  std::filesystem::remove_all(out);
+  const std::string cmd = std::string(LINKLAB_BINARY) + " run " + LINKLAB_SOURCE_DIR +
+                          "/experiments/" + config +
+                          " --set train.total_steps=" + std::to_string(steps) +
+                          " --set experiment.output=" + out + " --set train.progress=false 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string text;
+  std::array<char, 4096> buf;
+  for (size_t n; (n = fread(buf.data(), 1, buf.size(), p)) > 0;) text.append(buf.data(), n);
+  const int status = pclose(p);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return "failed: " + text;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(out)) {
+    if (e.path().filename() == "summary.json") return "";
+  }
+  return "no summary.json: " + text;
+}
+
+// The example configs train for a few thousand steps.
+TEST(ShapingEnv, TheDqnExampleConfigRuns) {
   for (const char* trace : {"ATT-LTE-driving.down", "TMobile-LTE-driving.down"}) {
     try {
       sim::FindTrace(trace);
@@ -296,22 +317,11 @@ TEST(ShapingEnv, TheExampleConfigRuns) {
       GTEST_SKIP() << "shared traces not present";
     }
   }
-  const std::string out = ::testing::TempDir() + "/shaping_run";
-  std::filesystem::remove_all(out);
-  const std::string cmd = std::string(LINKLAB_BINARY) + " run " + LINKLAB_SOURCE_DIR +
-                          "/experiments/shaping_fluid_dqn.ini --set train.total_steps=3000 " +
-                          "--set experiment.output=" + out + " --set train.progress=false 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string text;
-  std::array<char, 4096> buf;
-  for (size_t n; (n = fread(buf.data(), 1, buf.size(), p)) > 0;) text.append(buf.data(), n);
-  const int status = pclose(p);
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << text;
-  bool summary = false;
-  for (const auto& e : std::filesystem::recursive_directory_iterator(out)) {
-    summary = summary || e.path().filename() == "summary.json";
-  }
-  EXPECT_TRUE(summary) << text;
+  EXPECT_EQ(RunExample("shaping_fluid_dqn.ini", 3000), "");
+}
+
+TEST(ShapingEnv, ThePpoExampleConfigRuns) {
+  EXPECT_EQ(RunExample("shaping_fluid_ppo.ini", 4096), "");
 }
 
 }  // namespace
