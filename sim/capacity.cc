@@ -619,12 +619,11 @@ std::unique_ptr<CapacityProcess> LoadTraceCapacity(const std::string& path,
   // another size or modification and change times).
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return ParseTrace(path, format);
-  const std::string key = path + '\n' + format + '\n' + std::to_string(st.st_dev) + ':' +
-                          std::to_string(st.st_ino) + '\n' + std::to_string(st.st_size) + '\n' +
-                          std::to_string(st.st_mtim.tv_sec) + '.' +
-                          std::to_string(st.st_mtim.tv_nsec) + '\n' +
-                          std::to_string(st.st_ctim.tv_sec) + '.' +
-                          std::to_string(st.st_ctim.tv_nsec);
+  const std::string key =
+      path + '\n' + format + '\n' + std::to_string(st.st_dev) + ':' + std::to_string(st.st_ino) +
+      '\n' + std::to_string(st.st_size) + '\n' + std::to_string(st.st_mtim.tv_sec) + '.' +
+      std::to_string(st.st_mtim.tv_nsec) + '\n' + std::to_string(st.st_ctim.tv_sec) + '.' +
+      std::to_string(st.st_ctim.tv_nsec);
   static std::mutex mutex;
   static std::map<std::string, std::shared_ptr<RateProcess>> cache;
   {
