@@ -51,6 +51,7 @@ void FluidQueue::Init(int n_groups, const std::vector<int>& flow_group, double g
   group_of = flow_group;
   backlog.assign(flow_group.size(), 0.0);
   for (auto* v : {&total, &served_rate, &arriving, &kept, &drop_frac}) v->assign(groups, 0.0);
+  pass_.assign(groups, 0);
   limit.assign(groups, group_limit);
   rings_.assign(groups, Ring());
   slot_.assign(flow_group.size(), 0);
@@ -132,24 +133,34 @@ double FluidQueue::Serve(int g, double bytes, std::vector<double>& out) {
 
 void FluidQueue::Step(const std::vector<double>& in, const double* capacity, double dt,
                       std::vector<double>& out, std::vector<double>& dropped) {
+  // A group with nothing queued whose arrivals all fit this step's service passes them on
+  // as they came (most steps of most stages); the others queue and serve by cohort.
+  bool any_queued = false;
   for (int g = 0; g < groups; ++g) {
     const double served = std::min(capacity[g], total[g] + arriving[g]);
     const double excess = std::max(0.0, total[g] + arriving[g] - served - limit[g]);
     drop_frac[g] = arriving[g] > 0 ? excess / arriving[g] : 0.0;
     kept[g] = arriving[g] - excess;
     served_rate[g] = served / dt;
+    pass_[g] = rings_[g].count == 0 && served >= arriving[g];
+    any_queued = any_queued || !pass_[g];
   }
   for (size_t i = 0; i < backlog.size(); ++i) {
     if (in[i] <= 0) continue;
-    const double f = drop_frac[group_of[i]];
-    dropped[i] += in[i] * f;
-    backlog[i] += in[i] * (1.0 - f);
+    const int g = group_of[i];
+    if (pass_[g]) {
+      out[i] += in[i];
+      continue;
+    }
+    dropped[i] += in[i] * drop_frac[g];
+    backlog[i] += in[i] * (1.0 - drop_frac[g]);
   }
+  if (!any_queued) return;
   for (int g = 0; g < groups; ++g) {
-    Push(g, in, 1.0 - drop_frac[g]);
+    if (pass_[g]) continue;
+    if (arriving[g] > 0) Push(g, in, 1.0 - drop_frac[g]);
     const double served = Serve(g, served_rate[g] * dt, out);
-    total[g] = std::max(0.0, total[g] + kept[g] - served);
-    if (rings_[g].count == 0) total[g] = 0.0;
+    total[g] = rings_[g].count == 0 ? 0.0 : std::max(0.0, total[g] + kept[g] - served);
   }
 }
 

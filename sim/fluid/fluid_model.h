@@ -175,7 +175,8 @@ struct FluidQueue {
   // Serves `bytes` of group g, oldest cohort first; returns what it served.
   double Serve(int g, double bytes, std::vector<double>& out);
   std::vector<Ring> rings_;
-  std::vector<int> slot_;  // per flow: its index in its group's members
+  std::vector<int> slot_;   // per flow: its index in its group's members
+  std::vector<char> pass_;  // per group, this step: nothing queued, arrivals all served
 };
 
 // The HTB shaper as a fluid queue with a group per class; disabled (one FIFO group of 1000
