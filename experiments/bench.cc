@@ -51,8 +51,42 @@ int64_t ChunkSteps(double cost_us, double overhead_us, double seconds) {
   return std::clamp<int64_t>(static_cast<int64_t>(seconds * 1e6 / 20.0 / per_step_us), 1, 1024);
 }
 
-core::Json BenchSingle(const std::string& name, double seconds) {
-  const core::Params params = envs::ResolveEnvParams(name, {}, "env " + name);
+// One measured env: a registered name with parameters, and its label in reports.
+struct EnvCase {
+  std::string label;  // "CartPole-v1", "shaping (fluid)"
+  std::string name;
+  core::RawValues values;
+  core::Params Params() const { return envs::ResolveEnvParams(name, values, "env " + label); }
+};
+
+// The cases of env `name`: its defaults; an env with a `scenario` parameter on each backend
+// (its default scenario with backend=fluid and with backend=ns3).
+std::vector<EnvCase> EnvCases(const std::string& name) {
+  const auto& entry = envs::EnvRegistry().Find(name);
+  for (const core::ParamSpec& p : entry.params) {
+    if (p.name != "scenario") continue;
+    std::vector<EnvCase> cases;
+    for (const char* backend : {"fluid", "ns3"}) {
+      core::Spec scenario = core::Spec::Parse(p.default_text, "bench scenario");
+      scenario.Set("backend", backend);
+      cases.push_back(
+          {name + " (" + backend + ")", name, {{"scenario", {scenario.Text(), "bench envs"}}}});
+    }
+    return cases;
+  }
+  return {{name, name, {}}};
+}
+
+// The case as one spec: "shaping(scenario=tethered(backend=fluid))".
+std::string Spec(const EnvCase& c) {
+  core::Spec spec(c.name, "env spec");
+  for (const auto& [k, v] : c.values) spec.Set(k, v.text);
+  return spec.Text();
+}
+
+core::Json BenchSingle(const EnvCase& c, double seconds) {
+  const std::string& name = c.name;
+  const core::Params params = c.Params();
   const double cost_us = envs::EnvTraits(name, params).cost_us_per_step;
   const int64_t chunk = ChunkSteps(cost_us, 0.0, seconds);
   auto env = envs::MakeEnv(name, params);
@@ -73,7 +107,8 @@ core::Json BenchSingle(const std::string& name, double seconds) {
     elapsed = Since(t0);
   }
   core::Json j = core::Json::object();
-  j["env"] = name;
+  j["env"] = c.label;
+  if (!c.values.empty()) j["spec"] = Spec(c);
   j["mode"] = "single";
   j["num_envs"] = 1;
   j["steps"] = steps;
@@ -84,12 +119,12 @@ core::Json BenchSingle(const std::string& name, double seconds) {
   return j;
 }
 
-core::Json BenchVector(const std::string& name, const std::string& mode, int num_envs,
-                       double seconds) {
+core::Json BenchVector(const EnvCase& c, const std::string& mode, int num_envs, double seconds) {
+  const std::string& name = c.name;
   envs::VectorOptions opts;
   opts.num_envs = num_envs;
   opts.mode = mode;
-  const core::Params params = envs::ResolveEnvParams(name, {}, "env " + name);
+  const core::Params params = c.Params();
   const double cost_us = envs::EnvTraits(name, params).cost_us_per_step;
   // A vector step costs every sub-env's step in sync mode, about one sub-env's step and a
   // socket round trip (~30 us here) with workers.
@@ -117,7 +152,8 @@ core::Json BenchVector(const std::string& name, const std::string& mode, int num
     elapsed = Since(t0);
   }
   core::Json j = core::Json::object();
-  j["env"] = name;
+  j["env"] = c.label;
+  if (!c.values.empty()) j["spec"] = Spec(c);
   j["mode"] = mode;
   j["num_envs"] = num_envs;
   j["steps"] = steps;
@@ -166,18 +202,20 @@ core::Json BenchEnvs(const BenchOptions& options) {
   core::Json results = core::Json::array();
   CaseFilter filter("envs", options.only);
   for (const auto& name : envs::EnvRegistry().Names()) {
-    if (!filter.Want(name)) continue;
-    std::cerr << "bench envs: " << name << "\n";
-    const core::Params params = envs::ResolveEnvParams(name, {}, "env " + name);
-    results.push_back(BenchSingle(name, options.seconds));
-    // An env that needs its own process cannot run 8 copies in one (MakeVectorEnv would make
-    // them workers, which the process case measures).
-    if (!envs::EnvTraits(name, params).own_process) {
-      results.push_back(BenchVector(name, "sync", 8, options.seconds));
-    } else {
-      std::cerr << "bench envs: " << name << ": no sync case (needs a process of its own)\n";
+    for (const EnvCase& c : EnvCases(name)) {
+      if (!filter.Want(c.label)) continue;
+      std::cerr << "bench envs: " << c.label << "\n";
+      const core::Params params = c.Params();
+      results.push_back(BenchSingle(c, options.seconds));
+      // An env that needs its own process cannot run 8 copies in one (MakeVectorEnv would make
+      // them workers, which the process case measures).
+      if (!envs::EnvTraits(name, params).own_process) {
+        results.push_back(BenchVector(c, "sync", 8, options.seconds));
+      } else {
+        std::cerr << "bench envs: " << c.label << ": no sync case (needs a process of its own)\n";
+      }
+      results.push_back(BenchVector(c, "process", 2, options.seconds));
     }
-    results.push_back(BenchVector(name, "process", 2, options.seconds));
   }
   filter.CheckAny();
   report["results"] = std::move(results);
@@ -189,7 +227,8 @@ core::Json BenchEnvs(const BenchOptions& options) {
       "actions are pre-sampled; single mode resets on episode end; vector modes use "
       "next-step autoreset. Env steps are summed over sub-envs. Clock reads are spaced by the "
       "env's registered cost per step (trait_cost_us_per_step); envs that need a process of "
-      "their own have no sync case.";
+      "their own have no sync case. An env with a scenario parameter is measured on its "
+      "default scenario on each backend (spec).";
   return report;
 }
 

@@ -14,6 +14,8 @@
 #include "core/machine.h"
 #include "core/text.h"
 #include "datasets/recording.h"
+#include "envs/registry.h"
+#include "envs/shaping/shaping_env.h"
 #include "experiments/bench.h"
 #include "experiments/config.h"
 #include "experiments/list.h"
@@ -323,6 +325,8 @@ int main(int argc, char** argv) {
   const std::string command = args[0];
   args.erase(args.begin());
   try {
+    // Envs that live in libraries of their own (linklab_envs links no simulator).
+    envs::shaping::RegisterShapingEnv(envs::EnvRegistry());
     if (command == "run") return CmdRun(args);
     if (command == "list") return CmdList(args);
     if (command == "bench") return CmdBench(args);

@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
 #include <utility>
@@ -391,6 +393,54 @@ class Scaled : public RateProcess {
   double factor_;
 };
 
+class Offset : public RateProcess {
+ public:
+  Offset(std::unique_ptr<CapacityProcess> inner, double offset_s)
+      : inner_(std::move(inner)), offset_s_(std::round(offset_s * 1000.0) / 1000.0) {
+    if (!inner_) throw std::invalid_argument("offset capacity: no inner capacity process");
+    if (!(offset_s >= 0) || !std::isfinite(offset_s)) {
+      throw std::invalid_argument("capacity offset " + core::FormatDouble(offset_s) +
+                                  " s must be finite and >= 0");
+    }
+    bytes_before_ = inner_->Cumulative(offset_s_);
+  }
+  double Cumulative(double t_s) override {
+    if (t_s <= 0) return 0.0;
+    return std::max(0.0, inner_->Cumulative(t_s + offset_s_) - bytes_before_);
+  }
+  double TimeOf(double bytes) override {
+    if (bytes <= 0) return 0.0;
+    return std::max(0.0, inner_->TimeOf(bytes + bytes_before_) - offset_s_);
+  }
+  std::string Describe() const override {
+    return inner_->Describe() + ", from " + core::FormatDouble(offset_s_) + " s";
+  }
+  double MeanBps() const override {
+    const auto* rate = dynamic_cast<const RateProcess*>(inner_.get());
+    return rate ? rate->MeanBps() : std::nan("");
+  }
+  double PeriodS() const override { return inner_->PeriodS(); }
+
+ private:
+  std::unique_ptr<CapacityProcess> inner_;
+  double offset_s_;
+  double bytes_before_ = 0.0;
+};
+
+// A parsed trace shared by every scenario that loads it (traces are read-only once parsed).
+class SharedTrace : public RateProcess {
+ public:
+  explicit SharedTrace(std::shared_ptr<RateProcess> trace) : trace_(std::move(trace)) {}
+  double Cumulative(double t_s) override { return trace_->Cumulative(t_s); }
+  double TimeOf(double bytes) override { return trace_->TimeOf(bytes); }
+  std::string Describe() const override { return trace_->Describe(); }
+  double MeanBps() const override { return trace_->MeanBps(); }
+  double PeriodS() const override { return trace_->PeriodS(); }
+
+ private:
+  std::shared_ptr<RateProcess> trace_;
+};
+
 bool IsFile(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
@@ -542,12 +592,9 @@ std::unique_ptr<CapacityProcess> PiecewiseCapacity(std::vector<double> times_s,
   return std::make_unique<Piecewise>(times_s, rates_mbps, std::move(name));
 }
 
-std::unique_ptr<CapacityProcess> LoadTraceCapacity(const std::string& path,
-                                                   const std::string& format) {
-  if (format != "auto" && format != "mahimahi" && format != "pensieve") {
-    throw std::invalid_argument(path + ": unknown trace format '" + format +
-                                "' (use auto, mahimahi or pensieve)");
-  }
+namespace {
+
+std::unique_ptr<CapacityProcess> ParseTrace(const std::string& path, const std::string& format) {
   const std::vector<Line> lines = ReadTraceLines(path);
   bool pensieve = format == "pensieve";
   if (format == "auto") {
@@ -558,6 +605,39 @@ std::unique_ptr<CapacityProcess> LoadTraceCapacity(const std::string& path,
     pensieve = !b.empty();
   }
   return pensieve ? ParsePensieve(path, lines) : ParseMahimahi(path, lines);
+}
+
+}  // namespace
+
+std::unique_ptr<CapacityProcess> LoadTraceCapacity(const std::string& path,
+                                                   const std::string& format) {
+  if (format != "auto" && format != "mahimahi" && format != "pensieve") {
+    throw std::invalid_argument(path + ": unknown trace format '" + format +
+                                "' (use auto, mahimahi or pensieve)");
+  }
+  // The cache key: the file as it is now (a replaced file has another inode, a rewritten one
+  // another size or modification and change times).
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return ParseTrace(path, format);
+  const std::string key =
+      path + '\n' + format + '\n' + std::to_string(st.st_dev) + ':' + std::to_string(st.st_ino) +
+      '\n' + std::to_string(st.st_size) + '\n' + std::to_string(st.st_mtim.tv_sec) + '.' +
+      std::to_string(st.st_mtim.tv_nsec) + '\n' + std::to_string(st.st_ctim.tv_sec) + '.' +
+      std::to_string(st.st_ctim.tv_nsec);
+  static std::mutex mutex;
+  static std::map<std::string, std::shared_ptr<RateProcess>> cache;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = cache.find(key);
+    if (it != cache.end()) return std::make_unique<SharedTrace>(it->second);
+  }
+  std::unique_ptr<CapacityProcess> parsed = ParseTrace(path, format);  // throws on bad files
+  std::shared_ptr<RateProcess> shared(static_cast<RateProcess*>(parsed.release()));
+  std::lock_guard<std::mutex> lock(mutex);
+  constexpr size_t kMaxTraces = 256;  // a bound on the memory the cache holds
+  if (cache.size() >= kMaxTraces) cache.clear();
+  cache.emplace(key, shared);
+  return std::make_unique<SharedTrace>(std::move(shared));
 }
 
 // Looks at the path itself, then $LINKLAB_TRACE_PATH, then the shared traces relative to the
@@ -611,6 +691,11 @@ std::unique_ptr<CapacityProcess> DiurnalCapacity(const DiurnalCapacityOptions& o
 std::unique_ptr<CapacityProcess> ScaledCapacity(std::unique_ptr<CapacityProcess> inner,
                                                 double factor) {
   return std::make_unique<Scaled>(std::move(inner), factor);
+}
+
+std::unique_ptr<CapacityProcess> OffsetCapacity(std::unique_ptr<CapacityProcess> inner,
+                                                double offset_s) {
+  return std::make_unique<Offset>(std::move(inner), offset_s);
 }
 
 }  // namespace linklab::sim

@@ -53,6 +53,8 @@ std::unique_ptr<CapacityProcess> PiecewiseCapacity(std::vector<double> times_s,
 // Reads a trace file: "mahimahi" (one integer ms per line), "pensieve" (time<TAB>Mbit/s per
 // line) or "auto" (by content). Empty files, unsorted or malformed lines (with their line
 // number), and traces without any capacity are std::invalid_argument naming the file.
+// Parsed traces are kept per process (by path, format, inode, size and change times), so that
+// scenarios rebuilt at every episode reset do not parse the same file again.
 std::unique_ptr<CapacityProcess> LoadTraceCapacity(const std::string& path,
                                                    const std::string& format = "auto");
 // Finds a trace given as a path or a bare file name: the path itself, then each folder in
@@ -93,5 +95,12 @@ std::unique_ptr<CapacityProcess> DiurnalCapacity(const DiurnalCapacityOptions& o
 // `inner` with every rate multiplied by `factor` (the scale knob of fast scaled-down runs).
 std::unique_ptr<CapacityProcess> ScaledCapacity(std::unique_ptr<CapacityProcess> inner,
                                                 double factor);
+
+// `inner` started `offset_s` into its course (rounded to whole milliseconds, as traces count):
+// B'(t) = B(t + offset) - B(offset). A looped trace started part-way, for episodes that begin
+// at random points of one trace. Throws std::invalid_argument for a negative or non-finite
+// offset.
+std::unique_ptr<CapacityProcess> OffsetCapacity(std::unique_ptr<CapacityProcess> inner,
+                                                double offset_s);
 
 }  // namespace linklab::sim

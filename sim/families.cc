@@ -57,6 +57,30 @@ std::vector<core::ParamSpec> Concat(std::vector<core::ParamSpec> a,
   return a;
 }
 
+// Where a trace-driven link starts in its trace (both directions); the trace loops.
+core::ParamSpec TraceOffsetSpec() {
+  return core::DoubleParam("trace_offset_s", 0.0,
+                           "start this far into the trace (it loops); capacity = trace only", 0.0,
+                           1e9);
+}
+
+// The trace offset of `p`, refused for a capacity that is not a trace.
+double TraceOffset(const core::Params& p) {
+  const double offset = p.Double("trace_offset_s");
+  if (offset > 0 && p.String("capacity") != "trace") {
+    throw std::invalid_argument("trace_offset_s = " + core::FormatDouble(offset) +
+                                ": needs capacity = trace (capacity = " + p.String("capacity") +
+                                ")");
+  }
+  return offset;
+}
+
+// A trace's capacity, started `offset_s` into it.
+std::unique_ptr<CapacityProcess> TraceFrom(const std::string& path, double offset_s) {
+  std::unique_ptr<CapacityProcess> trace = LoadTraceCapacity(path);
+  return offset_s > 0 ? OffsetCapacity(std::move(trace), offset_s) : std::move(trace);
+}
+
 // The access-path scenario on the backend `params` names.
 std::unique_ptr<Scenario> MakeAccess(const core::Params& p, AccessScenarioSpec spec) {
   spec.path.shaping_qdisc = p.String("qdisc");
@@ -85,6 +109,7 @@ std::vector<core::ParamSpec> TetheredSpecs() {
           core::StringParam("uplink_trace", "auto",
                             "uplink trace; auto: the .up twin of a .down trace, else the "
                             "downlink trace"),
+          TraceOffsetSpec(),
           core::DoubleParam("constant_mbps", 10.0, "downlink rate for capacity = constant", 0.001,
                             100000.0),
           core::DoubleParam("markov_min_mbps", 0.5, "lowest Markov rate", 0.001, 100000.0),
@@ -114,6 +139,7 @@ std::vector<core::ParamSpec> TetheredSpecs() {
 
 std::unique_ptr<Scenario> MakeTethered(const core::Params& p) {
   const std::string capacity = p.String("capacity");
+  TraceOffset(p);  // refused early for a capacity that is not a trace
   const double uplink_factor = p.Double("uplink_factor");
   std::function<std::unique_ptr<CapacityProcess>(uint64_t, bool)> fn;
   if (capacity == "trace") {
@@ -127,8 +153,9 @@ std::unique_ptr<Scenario> MakeTethered(const core::Params& p) {
       }
     }
     const std::string up_path = FindTrace(up_name);
-    fn = [down_path, up_path](uint64_t, bool down) {
-      return LoadTraceCapacity(down ? down_path : up_path);
+    const double offset = TraceOffset(p);
+    fn = [down_path, up_path, offset](uint64_t, bool down) {
+      return TraceFrom(down ? down_path : up_path, offset);
     };
   } else if (capacity == "markov") {
     MarkovCapacityOptions m;
@@ -200,6 +227,7 @@ std::vector<core::ParamSpec> InternetSpecs() {
           core::DoubleParam("weekend_factor", 0.9, "weekend capacity factor", 0.01, 10.0),
           core::DoubleParam("noise", 0.05, "relative capacity noise", 0.0, 1.0),
           core::StringParam("trace", "", "trace for capacity = trace"),
+          TraceOffsetSpec(),
           core::DoubleParam("uplink_factor", 0.2, "uplink capacity relative to downlink", 0.001,
                             10.0),
           core::DoubleParam("rtt_ms", 100.0, "base round-trip time", 1.0, 10000.0),
@@ -219,6 +247,7 @@ std::vector<core::ParamSpec> InternetSpecs() {
 
 std::unique_ptr<Scenario> MakeInternet(const core::Params& p) {
   const std::string capacity = p.String("capacity");
+  const double offset = TraceOffset(p);
   const double base = p.Double("base_mbps");
   const double uplink_factor = p.Double("uplink_factor");
   std::function<std::unique_ptr<CapacityProcess>(uint64_t, bool)> fn;
@@ -245,7 +274,7 @@ std::unique_ptr<Scenario> MakeInternet(const core::Params& p) {
       throw std::invalid_argument("capacity = trace needs trace = <file>");
     }
     const std::string path = FindTrace(p.String("trace"));
-    fn = [path](uint64_t, bool) { return LoadTraceCapacity(path); };
+    fn = [path, offset](uint64_t, bool) { return TraceFrom(path, offset); };
   }
   AccessPathOptions o;
   o.access_rate_bps = p.Double("access_mbps") * 1e6;

@@ -1,5 +1,8 @@
 #include "sim/link_sample.h"
 
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
 #include <variant>
 
 namespace linklab::sim {
@@ -10,6 +13,7 @@ namespace {
 struct Field {
   const char* name;
   std::variant<double LinkSample::*, uint64_t LinkSample::*> member;
+  bool truth = false;  // [truth] in link_sample.h
 };
 
 const Field kFields[] = {
@@ -23,19 +27,19 @@ const Field kFields[] = {
     {"backlog_bytes", &LinkSample::backlog_bytes},
     {"backlog_packets", &LinkSample::backlog_packets},
     {"loss_rate", &LinkSample::loss_rate},
-    {"delay_p50_ms", &LinkSample::delay_p50_ms},
-    {"delay_p95_ms", &LinkSample::delay_p95_ms},
-    {"jitter_ms", &LinkSample::jitter_ms},
+    {"delay_p50_ms", &LinkSample::delay_p50_ms, true},
+    {"delay_p95_ms", &LinkSample::delay_p95_ms, true},
+    {"jitter_ms", &LinkSample::jitter_ms, true},
     {"rtt_p50_ms", &LinkSample::rtt_p50_ms},
     {"rtt_p95_ms", &LinkSample::rtt_p95_ms},
-    {"capacity_mbps", &LinkSample::capacity_mbps},
-    {"goodput_mbps", &LinkSample::goodput_mbps},
-    {"video_bitrate_kbps", &LinkSample::video_bitrate_kbps},
-    {"video_stall_s", &LinkSample::video_stall_s},
-    {"video_buffer_s", &LinkSample::video_buffer_s},
-    {"fct_ms", &LinkSample::fct_ms},
-    {"flows_done", &LinkSample::flows_done},
-    {"game_loss_rate", &LinkSample::game_loss_rate},
+    {"capacity_mbps", &LinkSample::capacity_mbps, true},
+    {"goodput_mbps", &LinkSample::goodput_mbps, true},
+    {"video_bitrate_kbps", &LinkSample::video_bitrate_kbps, true},
+    {"video_stall_s", &LinkSample::video_stall_s, true},
+    {"video_buffer_s", &LinkSample::video_buffer_s, true},
+    {"fct_ms", &LinkSample::fct_ms, true},
+    {"flows_done", &LinkSample::flows_done, true},
+    {"game_loss_rate", &LinkSample::game_loss_rate, true},
     {"hour_of_day", &LinkSample::hour_of_day},
     {"day_of_week", &LinkSample::day_of_week},
 };
@@ -58,6 +62,32 @@ std::vector<double> LinkSampleValues(const LinkSample& s) {
     out.push_back(std::visit([&s](auto m) { return static_cast<double>(s.*m); }, f.member));
   }
   return out;
+}
+
+const std::vector<std::string>& LinkSampleTruthFields() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (const Field& f : kFields) {
+      if (f.truth) out.push_back(f.name);
+    }
+    return out;
+  }();
+  return names;
+}
+
+void SetLinkSampleField(LinkSample& s, const std::string& name, double value) {
+  for (const Field& f : kFields) {
+    if (name != f.name) continue;
+    if (auto* d = std::get_if<double LinkSample::*>(&f.member)) {
+      s.** d = value;
+    } else {
+      const double count = std::isnan(value) ? 0.0 : std::max(0.0, std::round(value));
+      s.*std::get<uint64_t LinkSample::*>(f.member) =
+          static_cast<uint64_t>(std::min(count, 1.8e19));
+    }
+    return;
+  }
+  throw std::invalid_argument("LinkSample has no numeric field '" + name + "'");
 }
 
 }  // namespace linklab::sim

@@ -6,6 +6,12 @@
 // Counters are for the interval [time_s - interval_s, time_s). Latency figures summarise the
 // packets of the class that crossed the link in the interval; NaN when there were none.
 // Application metrics are NaN for classes they do not apply to.
+//
+// [observable]: a reader of a real Linux interface produces the field too (tc class counters:
+// bytes, packets, drops, backlog; the RTT of local TCP connections through INET_DIAG; the
+// clock). [truth]: the simulator's knowledge (true capacity, one-way delays, application
+// metrics), for rewards in research and for evaluation tables only. The observation encoder
+// (sim/observation.h) reads only [observable] fields; LinkSampleTruthFields() lists the others.
 
 #include <cstdint>
 #include <string>
@@ -14,12 +20,13 @@
 namespace linklab::sim {
 
 struct LinkSample {
-  double time_s = 0.0;  // end of the interval (simulated seconds since the start)
-  double interval_s = 0.0;
-  std::string link;       // link direction, e.g. "down", "up", "leaf0->spine1"
-  std::string app_class;  // "bulk", "video", ..., or "all" (the sum over classes)
+  double time_s = 0.0;      // [observable] end of the interval (simulated seconds since the start)
+  double interval_s = 0.0;  // [observable]
+  std::string link;         // [observable] link direction, e.g. "down", "up", "leaf0->spine1"
+  std::string app_class;    // [observable] "bulk", "video", ..., or "all" (sum over classes)
 
-  // Traffic at the link's queue (the queue disc plus the device queue).
+  // Traffic at the link's queue (the queue disc plus the device queue). [observable]: a tc
+  // class's Sent bytes/packets, dropped and backlog (offered = sent + dropped + backlog change).
   uint64_t bytes_offered = 0;  // arriving at the queue (sent into the link)
   uint64_t packets_offered = 0;
   uint64_t bytes_delivered = 0;  // leaving the link at its far end
@@ -30,16 +37,18 @@ struct LinkSample {
   double loss_rate = 0.0;  // drops / (drops + packets_delivered); 0 when both are 0
 
   // End-to-end latency of the class's packets that crossed the link.
-  double delay_p50_ms = 0.0;  // one-way, sender IP layer to receiver IP layer
-  double delay_p95_ms = 0.0;
-  double jitter_ms = 0.0;   // mean |difference| of consecutive one-way delays
-  double rtt_p50_ms = 0.0;  // transport RTT samples (TCP ACKs, gaming echoes)
-  double rtt_p95_ms = 0.0;
+  double delay_p50_ms = 0.0;  // [truth] one-way, sender IP layer to receiver IP layer
+  double delay_p95_ms = 0.0;  // [truth]
+  double jitter_ms = 0.0;     // [truth] mean |difference| of consecutive one-way delays
+  // [observable] transport RTT samples (TCP ACKs: tcpi_rtt through INET_DIAG; gaming: the
+  // game's own echoes)
+  double rtt_p50_ms = 0.0;
+  double rtt_p95_ms = 0.0;  // [observable]
 
-  double capacity_mbps = 0.0;  // the link's true capacity over the interval
-  double goodput_mbps = 0.0;   // application bytes received by the class's receivers
+  double capacity_mbps = 0.0;  // [truth] the link's true capacity over the interval
+  double goodput_mbps = 0.0;   // [truth] application bytes received by the class's receivers
 
-  // Application metrics over the interval.
+  // Application metrics over the interval, all [truth].
   double video_bitrate_kbps = 0.0;  // mean bitrate of segments downloaded
   double video_stall_s = 0.0;       // playback stalled (rebuffering) time
   double video_buffer_s = 0.0;      // playback buffer at the end
@@ -48,6 +57,7 @@ struct LinkSample {
   double game_loss_rate = 0.0;      // game packets lost (sent but never received)
 
   // Time features of the interval's end (a scenario may start at any hour and weekday).
+  // [observable] (the clock)
   double hour_of_day = 0.0;  // [0, 24)
   double day_of_week = 0.0;  // 0 = Monday ... 6 = Sunday
 };
@@ -55,5 +65,10 @@ struct LinkSample {
 // Names of the numeric fields, in a fixed order, for tables and data sets; and their values.
 const std::vector<std::string>& LinkSampleFields();
 std::vector<double> LinkSampleValues(const LinkSample& s);
+// The numeric fields marked [truth] above: what a real interface cannot give.
+const std::vector<std::string>& LinkSampleTruthFields();
+// Sets numeric field `name` (one of LinkSampleFields()); counters are rounded and clamped to
+// >= 0, NaN sets them to 0. Throws std::invalid_argument for an unknown name.
+void SetLinkSampleField(LinkSample& s, const std::string& name, double value);
 
 }  // namespace linklab::sim

@@ -200,11 +200,35 @@ struct FluidHtb {
     queue.Init(kNumAppClasses, groups, config.class_queue_packets * kPacket);
     if (keep.size() == groups.size()) queue.Restore(keep);  // reconfigured: packets stay
   }
+  // Reconfigures at any time: queued bytes stay, and so does each class's last service rate
+  // (the queueing delays flows see; a class that receives flows takes their old class's rate
+  // if higher); a reconfiguration that keeps every flow's class changes only the rates and
+  // limits, without allocating.
   void Configure(const HtbConfig& c) {
     c.Validate();
+    const bool was_enabled = enabled;
     config = c;
     enabled = true;
-    if (!flow_class.empty()) Init(flow_class);
+    if (flow_class.empty()) return;
+    bool same_groups =
+        was_enabled && queue.groups == kNumAppClasses && queue.group_of.size() == flow_class.size();
+    for (size_t i = 0; same_groups && i < flow_class.size(); ++i) {
+      same_groups = queue.group_of[i] == ClassOf(flow_class[i]);
+    }
+    if (same_groups) {
+      std::fill(queue.limit.begin(), queue.limit.end(), config.class_queue_packets * kPacket);
+      return;
+    }
+    const std::vector<double> rates = queue.served_rate;
+    const std::vector<int> old_group = queue.group_of;
+    Init(flow_class);
+    if (!was_enabled || rates.size() != queue.served_rate.size()) return;
+    // A class's rate stays; a class that receives flows serves at least as fast as theirs did.
+    queue.served_rate = rates;
+    for (size_t i = 0; i < old_group.size() && i < queue.group_of.size(); ++i) {
+      double& r = queue.served_rate[queue.group_of[i]];
+      r = std::max(r, rates[old_group[i]]);
+    }
   }
   int ClassOf(AppClass a) const {
     for (const auto& c : config.classes) {

@@ -376,6 +376,44 @@ TEST(Scaled, MultipliesRatesAndDividesTimes) {
   EXPECT_THROW(ScaledCapacity(nullptr, 1), std::invalid_argument);
 }
 
+TEST(Offset, StartsPartWayIntoALoopedTrace) {
+  // Opportunities at 10, 20, 30 ms, period 30 ms; started 15 ms in: the first one at 5 ms.
+  auto o = OffsetCapacity(MahimahiCapacity({10, 20, 30}, "t"), 0.015);
+  EXPECT_EQ(o->Cumulative(0.0), 0);
+  EXPECT_EQ(o->Cumulative(0.004), 0);
+  EXPECT_EQ(o->Cumulative(0.005), 1500);
+  EXPECT_EQ(o->Cumulative(0.015), 3000);
+  EXPECT_EQ(o->Cumulative(0.030), 4500);  // one period later: one loop's worth
+  EXPECT_DOUBLE_EQ(o->TimeOf(1500), 0.005);
+  EXPECT_DOUBLE_EQ(o->TimeOf(1501), 0.015);
+  EXPECT_DOUBLE_EQ(o->PeriodS(), 0.030);
+  ExpectConsistent(*o, 1.0);
+  // The same rate from any offset on a constant link; offsets beyond a period wrap.
+  EXPECT_DOUBLE_EQ(OffsetCapacity(ConstantCapacity(8e6), 7.5)->MeanRateBps(0, 2), 8e6);
+  EXPECT_EQ(OffsetCapacity(MahimahiCapacity({10, 20, 30}, "t"), 0.045)->Cumulative(0.010),
+            o->Cumulative(0.010));
+  EXPECT_NE(o->Describe().find("from 0.015 s"), std::string::npos);
+  EXPECT_THROW(OffsetCapacity(ConstantCapacity(1e6), -1), std::invalid_argument);
+  EXPECT_THROW(OffsetCapacity(ConstantCapacity(1e6), std::nan("")), std::invalid_argument);
+  EXPECT_THROW(OffsetCapacity(nullptr, 1), std::invalid_argument);
+}
+
+TEST(TraceFiles, AParsedTraceIsReusedUntilTheFileChanges) {
+  const std::string path = ::testing::TempDir() + "/cached.down";
+  std::filesystem::remove(path);
+  std::ofstream(path) << "1\n2\n";
+  auto a = LoadTraceCapacity(path);
+  auto b = LoadTraceCapacity(path);
+  EXPECT_EQ(a->Cumulative(0.002), b->Cumulative(0.002));
+  EXPECT_EQ(a->Cumulative(0.002), 3000);
+  // Replaced by another file: read again.
+  const std::string other = path + ".new";
+  std::ofstream(other) << "1\n1\n1\n2\n";
+  std::filesystem::rename(other, path);
+  EXPECT_EQ(LoadTraceCapacity(path)->Cumulative(0.002), 6000);
+  EXPECT_EQ(a->Cumulative(0.002), 3000);  // what was loaded before is unchanged
+}
+
 // The real traces in ../shared/data (when present) against the figures in their README.
 TEST(RealTraces, MeanRatesMatchTheDataReadme) {
   std::string path;

@@ -104,6 +104,33 @@ TEST(FluidHtb, LendsInProportionToQuanta) {
   EXPECT_NEAR(by_quantum.second, 4.0 + 1.0, 0.2);
 }
 
+// A reconfiguration keeps the queued bytes and the delay they imply (the shaping env reshapes
+// every step): the delay is backlog over the last service rate, never over a rate forgotten.
+TEST(FluidHtb, ReconfiguringKeepsTheQueueAndItsDelay) {
+  fluid::FluidHtb htb;
+  HtbConfig c;
+  c.link_rate_bps = 10e6;
+  c.classes = {{AppClass::kBulk, 2e6, 2e6, 0}, {AppClass::kOther, 0.1e6, 0.1e6, 0}};
+  htb.Init({AppClass::kBulk});
+  htb.Configure(c);
+  std::vector<double> out(1), dropped(1);
+  for (int i = 0; i < 50; ++i) htb.Step({50000}, 1e9, 0.02, out, dropped);  // 20 Mbit/s offered
+  const double backlog = htb.Backlog(0), delay = htb.Delay(AppClass::kBulk);
+  ASSERT_GT(backlog, 100000.0);
+  EXPECT_NEAR(delay, backlog * 8 / 2e6, 1e-9);  // served at its 2 Mbit/s
+  c.classes[0].ceil_bps = 4e6;
+  htb.Configure(c);
+  EXPECT_EQ(htb.Backlog(0), backlog);
+  EXPECT_DOUBLE_EQ(htb.Delay(AppClass::kBulk), delay);
+  // Moved into the default class: the bytes stay, served as fast as before until the next step.
+  c.classes = {{AppClass::kOther, 1e6, 1e6, 0}};
+  htb.Configure(c);
+  EXPECT_EQ(htb.Backlog(0), backlog);
+  EXPECT_DOUBLE_EQ(htb.Delay(AppClass::kBulk), delay);
+  htb.Step({0}, 1e9, 0.02, out, dropped);
+  EXPECT_NEAR(htb.Delay(AppClass::kBulk), htb.Backlog(0) * 8 / 1e6, 1e-9);
+}
+
 // The rates Linux HTB semantics give busy classes, worked out by hand (Mbit/s).
 TEST(HtbExpectedRates, RatesThenWhatIsLeftByPrioAndQuantumUpToCeil) {
   auto rates = [](std::vector<HtbClassConfig> classes, double root_mbps,
