@@ -38,12 +38,6 @@ std::vector<std::pair<double, double>> Weighted(const AppCounters& app) {
   }
   return w;
 }
-double Quantile(const std::vector<double>& v, double q) {
-  std::vector<std::pair<double, double>> w;
-  w.reserve(v.size());
-  for (double x : v) w.emplace_back(x, 1.0);
-  return Quantile(w, q);
-}
 
 uint64_t Count(double x) { return static_cast<uint64_t>(std::llround(std::max(0.0, x))); }
 

@@ -90,4 +90,30 @@ void SetLinkSampleField(LinkSample& s, const std::string& name, double value) {
   throw std::invalid_argument("LinkSample has no numeric field '" + name + "'");
 }
 
+LinkSamples SelectLinkSamples(const std::vector<LinkSample>& samples, const std::string& link,
+                              const std::vector<AppClass>& classes, const std::string& what) {
+  LinkSamples out;
+  if (classes.size() > out.classes.size()) {
+    throw std::invalid_argument(what + ": more classes than there are");
+  }
+  for (const LinkSample& s : samples) {
+    if (s.link != link) continue;
+    if (s.app_class == "all") {
+      out.all = &s;
+      continue;
+    }
+    for (size_t k = 0; k < classes.size(); ++k) {
+      if (s.app_class == AppClassName(classes[k])) out.classes[k] = &s;
+    }
+  }
+  if (!out.all) throw std::invalid_argument(what + ": no \"all\" sample for link " + link);
+  for (size_t k = 0; k < classes.size(); ++k) {
+    if (!out.classes[k]) {
+      throw std::invalid_argument(what + ": no sample of class " + AppClassName(classes[k]) +
+                                  " for link " + link);
+    }
+  }
+  return out;
+}
+
 }  // namespace linklab::sim

@@ -13,9 +13,12 @@
 // metrics), for rewards in research and for evaluation tables only. The observation encoder
 // (sim/observation.h) reads only [observable] fields; LinkSampleTruthFields() lists the others.
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "sim/app_class.h"
 
 namespace linklab::sim {
 
@@ -70,5 +73,15 @@ const std::vector<std::string>& LinkSampleTruthFields();
 // Sets numeric field `name` (one of LinkSampleFields()); counters are rounded and clamped to
 // >= 0, NaN sets them to 0. Throws std::invalid_argument for an unknown name.
 void SetLinkSampleField(LinkSample& s, const std::string& name, double value);
+
+// One link's samples picked out of a step's: its "all" sample and, in the order of `classes`,
+// each class's. Throws std::invalid_argument, starting with `what`, naming the link and the
+// first one missing. Points into `samples`.
+struct LinkSamples {
+  const LinkSample* all = nullptr;
+  std::array<const LinkSample*, kNumAppClasses> classes{};  // the first classes.size() set
+};
+LinkSamples SelectLinkSamples(const std::vector<LinkSample>& samples, const std::string& link,
+                              const std::vector<AppClass>& classes, const std::string& what);
 
 }  // namespace linklab::sim

@@ -147,30 +147,10 @@ void ObservationEncoder::Reset() {
 }
 
 void ObservationEncoder::Push(const std::vector<LinkSample>& samples, const HtbConfig& shaping) {
-  // This link's samples: "all" and one per observed class.
-  const LinkSample* all = nullptr;
-  constexpr size_t kMaxClasses = kNumAppClasses;
-  const LinkSample* mine[kMaxClasses] = {};
+  const LinkSamples picked = SelectLinkSamples(samples, spec_.link, spec_.classes, "observation");
+  const LinkSample* all = picked.all;
+  const auto& mine = picked.classes;
   const size_t n = spec_.classes.size();
-  for (const LinkSample& s : samples) {
-    if (s.link != spec_.link) continue;
-    if (s.app_class == "all") {
-      all = &s;
-      continue;
-    }
-    for (size_t k = 0; k < n; ++k) {
-      if (s.app_class == AppClassName(spec_.classes[k])) mine[k] = &s;
-    }
-  }
-  if (!all) {
-    throw std::invalid_argument("observation: no \"all\" sample for link " + spec_.link);
-  }
-  for (size_t k = 0; k < n; ++k) {
-    if (!mine[k]) {
-      throw std::invalid_argument(std::string("observation: no sample of class ") +
-                                  AppClassName(spec_.classes[k]) + " for link " + spec_.link);
-    }
-  }
   float* f = ring_.data() + static_cast<size_t>(head_) * frame_size_;
   const double link_bps = DeliveredBps(*all);
   link_bps_[head_] = link_bps;

@@ -135,28 +135,14 @@ void RewardCalculator::Reset() {
 
 RewardTerms RewardCalculator::Compute(const std::vector<LinkSample>& samples,
                                       const HtbConfig& shaping) {
-  const LinkSample* all = nullptr;
-  const LinkSample* mine[kNumAppClasses] = {};
+  const LinkSamples picked = SelectLinkSamples(samples, spec_.link, spec_.classes, "reward");
+  const LinkSample* all = picked.all;
+  const auto& mine = picked.classes;
   const size_t n = spec_.classes.size();
-  for (const LinkSample& s : samples) {
-    if (s.link != spec_.link) continue;
-    if (s.app_class == "all") {
-      all = &s;
-      continue;
-    }
-    for (size_t k = 0; k < n; ++k) {
-      if (s.app_class == AppClassName(spec_.classes[k])) mine[k] = &s;
-    }
-  }
-  if (!all) throw std::invalid_argument("reward: no \"all\" sample for link " + spec_.link);
   RewardTerms r;
   std::array<double, kNumAppClasses> mbps{}, qdelay{}, loss{};
   for (size_t k = 0; k < n; ++k) {
     const AppClass c = spec_.classes[k];
-    if (!mine[k]) {
-      throw std::invalid_argument(std::string("reward: no sample of class ") + AppClassName(c) +
-                                  " for link " + spec_.link);
-    }
     const LinkSample& s = *mine[k];
     const int ci = static_cast<int>(c);
     if (std::isfinite(s.rtt_p50_ms) && std::isfinite(s.rtt_p95_ms)) {

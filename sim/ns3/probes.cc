@@ -35,13 +35,6 @@ class SendTimeTag : public ns3::Tag {
 
 AppClass ClassOfTos(uint8_t tos) { return ClassOfDscp(tos >> 2); }
 
-double Quantile(std::vector<double>& v, double q) {
-  if (v.empty()) return std::nan("");
-  const size_t k = std::min(v.size() - 1, static_cast<size_t>(q * (v.size() - 1) + 0.5));
-  std::nth_element(v.begin(), v.begin() + k, v.end());
-  return v[k];
-}
-
 }  // namespace
 
 bool ClassifyPacket(ns3::Ptr<const ns3::Packet> packet, AppClass* app_class, uint32_t* ip_bytes) {
