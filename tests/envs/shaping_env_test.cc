@@ -128,6 +128,69 @@ TEST(ShapingEnv, ShapingJustBelowCapacityLowersTheGamingRttOnNs3) {
   ExpectShapingLowersGamingRtt("ns3", 200);
 }
 
+// The rule-based controllers (controller=...) on a constant 10 Mbit/s link with bulk and a
+// game: they ignore the action; static_htb holds 0.85 x the capacity, the oracle 0.95 x, and
+// each of them and autorate lowers the game's RTT against no shaping.
+struct ControlledFigures {
+  double gaming_rtt_ms = 0.0, bulk_mbps = 0.0, min_shaped = 1e9, max_shaped = 0.0;
+};
+ControlledFigures Controlled(const std::string& controller, float action = 0.0f) {
+  auto env = MakeEnv(
+      "shaping(scenario=tethered(capacity=constant,constant_mbps=10,workload=[bulk,gaming],"
+      "backend=fluid),controller=" +
+      controller + ",max_episode_steps=0)");
+  env->Reset(3);
+  ControlledFigures f;
+  int counted = 0;
+  const int steps = 300;
+  for (int t = 0; t < steps; ++t) {
+    const StepResult r = env->Step({action});
+    f.min_shaped = std::min(f.min_shaped, r.info.Get("shaping.mbps"));
+    f.max_shaped = std::max(f.max_shaped, r.info.Get("shaping.mbps"));
+    if (t < steps / 2) continue;
+    const double rtt = r.info.Get("gaming.rtt95");
+    if (std::isfinite(rtt)) {
+      f.gaming_rtt_ms += rtt;
+      ++counted;
+    }
+    f.bulk_mbps += r.info.Get("bulk.mbps") / (steps - steps / 2);
+  }
+  f.gaming_rtt_ms /= std::max(counted, 1);
+  std::cerr << controller << ": gaming RTT p95 " << f.gaming_rtt_ms << " ms, bulk " << f.bulk_mbps
+            << " Mbit/s, shaped " << f.min_shaped << ".." << f.max_shaped << "\n";
+  return f;
+}
+
+TEST(ShapingEnv, ControllersShapeInPlaceOfTheAction) {
+  const ControlledFigures none = Controlled("none");
+  EXPECT_DOUBLE_EQ(none.min_shaped, 100.0);
+  EXPECT_GT(none.gaming_rtt_ms, 200.0);
+  const ControlledFigures fixed = Controlled("static_htb");
+  EXPECT_DOUBLE_EQ(fixed.min_shaped, 8.5);
+  EXPECT_DOUBLE_EQ(fixed.max_shaped, 8.5);
+  // The action is ignored.
+  const ControlledFigures other_action = Controlled("static_htb", ActionIndex("x0.8 squeeze"));
+  EXPECT_EQ(other_action.gaming_rtt_ms, fixed.gaming_rtt_ms);
+  const ControlledFigures oracle = Controlled("oracle");
+  EXPECT_NEAR(oracle.max_shaped, 9.5, 1e-6);  // after its first step
+  const ControlledFigures autorate = Controlled("autorate");
+  EXPECT_LT(autorate.min_shaped, 10.0);
+  for (const ControlledFigures* f : {&fixed, &oracle, &autorate}) {
+    EXPECT_LT(f->gaming_rtt_ms, 0.7 * none.gaming_rtt_ms);
+    EXPECT_GT(f->bulk_mbps, 6.0);
+  }
+}
+
+TEST(ShapingEnv, ControllerBadInput) {
+  auto error = [](const std::string& spec) { return ErrorOf([&] { MakeEnv(spec); }); };
+  EXPECT_NE(
+      error("shaping(controller=static_htb,controller_mbps=500)").find("controller_mbps = 500"),
+      std::string::npos);
+  EXPECT_NE(error("shaping(controller=autorate)").find("capacity = markov"), std::string::npos);
+  EXPECT_NE(error("shaping(controller=cake)").find("controller"), std::string::npos);
+  EXPECT_NO_THROW(MakeEnv("shaping(controller=autorate,controller_mbps=8)"));
+}
+
 TEST(ShapingEnv, Ns3EpisodesRepeatInOneProcess) {
   // A reset rebuilds the simulation in this process; the same seed and actions repeat.
   const EpisodeFigures a = Episode("ns3", true, 40, 7);
