@@ -32,8 +32,8 @@ std::vector<double> StaticWeights(const std::vector<AppClass>& classes) {
 }
 
 HtbConfig StaticClasses(const ControllerSpec& s, double total_bps) {
-  return ClassHtb(s.classes, total_bps, StaticWeights(s.classes), true, s.min_class_bps,
-                  s.class_queue_packets);
+  return ClassHtb(s.classes, total_bps, StaticWeights(s.classes), s.guaranteed_fraction, true,
+                  s.min_class_bps, s.class_queue_packets);
 }
 
 const LinkSample* AllSample(const std::vector<LinkSample>& samples, const std::string& link) {
@@ -48,7 +48,7 @@ class NoneController : public ShapingController {
   explicit NoneController(ControllerSpec s) : spec_(std::move(s)) {
     config_ =
         ClassHtb(spec_.classes, spec_.max_link_bps, std::vector<double>(spec_.classes.size(), 1.0),
-                 false, spec_.min_class_bps, spec_.class_queue_packets);
+                 1.0, false, spec_.min_class_bps, spec_.class_queue_packets);
   }
   HtbConfig Reset() override { return config_; }
   HtbConfig Next(const std::vector<LinkSample>&, const HtbConfig&) override { return config_; }
@@ -125,6 +125,10 @@ void ControllerSpec::Validate(const std::string& prefix) const {
         p + "min_class_bps = " + core::FormatDouble(min_class_bps) + ": the minimum rates of " +
         std::to_string(n) + " classes exceed max_link_bps = " + core::FormatDouble(max_link_bps));
   }
+  if (!(guaranteed_fraction > 0 && guaranteed_fraction <= 1)) {
+    throw std::invalid_argument(p + "guaranteed_fraction = " +
+                                core::FormatDouble(guaranteed_fraction) + ": must be in (0, 1]");
+  }
   if (!(oracle_fraction > 0 && oracle_fraction <= 1)) {
     throw std::invalid_argument(p + "oracle_fraction = " + core::FormatDouble(oracle_fraction) +
                                 ": must be in (0, 1]");
@@ -144,8 +148,8 @@ void ControllerSpec::Validate(const std::string& prefix) const {
 }
 
 HtbConfig ClassHtb(const std::vector<AppClass>& classes, double total_bps,
-                   const std::vector<double>& weights, bool prio_by_rank, double min_class_bps,
-                   int class_queue_packets) {
+                   const std::vector<double>& weights, double guaranteed_fraction,
+                   bool prio_by_rank, double min_class_bps, int class_queue_packets) {
   if (weights.size() != classes.size()) {
     throw std::invalid_argument("ClassHtb: " + std::to_string(weights.size()) + " weights for " +
                                 std::to_string(classes.size()) + " classes");
@@ -164,7 +168,8 @@ HtbConfig ClassHtb(const std::vector<AppClass>& classes, double total_bps,
   for (size_t i = 0; i < classes.size(); ++i) {
     HtbClassConfig k;
     k.app_class = classes[i];
-    k.rate_bps = std::max(min_class_bps, (total_bps - reserved) * weights[i] / sum_w);
+    k.rate_bps =
+        std::max(min_class_bps, (guaranteed_fraction * total_bps - reserved) * weights[i] / sum_w);
     k.prio = prio_by_rank ? std::min(7, LatencyRank(classes[i])) : 0;
     sum_rates += k.rate_bps;
     c.classes.push_back(k);

@@ -7,8 +7,10 @@
 //   none        the HTB root at the decoder's upper bound (max_link_bps), equal shares, every
 //               prio 0: nothing is shaped while the link is slower than that (the queue stays
 //               in the bottleneck's buffer)
-//   static_htb  a fixed total (static_bps), shares gaming 1 : web 2 : video 3 : bulk 2 (cross,
-//               other 1), ceil = total, prio by latency rank: what an operator configures once
+//   static_htb  a fixed total (static_bps); half of it guaranteed as the classes' rates, in
+//               shares gaming 1 : web 2 : video 3 : bulk 2 (cross, other 1), the other half lent
+//               by prio (latency rank: gaming, web, video, bulk); ceil = total: what an
+//               operator configures once
 //   autorate    after cake-autorate (github.com/lynxthecat/cake-autorate, v3 defaults): the
 //               total follows the link from the RTT and the load it observes, with the
 //               static_htb classes under it (see AutorateParams)
@@ -51,6 +53,10 @@ struct ControllerSpec {
   int class_queue_packets = 200;  // each class's queue
   double static_bps = 10e6;       // static_htb's total; autorate's base (and starting) rate
   double oracle_fraction = 0.95;  // oracle: the total as a fraction of the true capacity
+  // static_htb, autorate, oracle: the part of the total the classes' rates guarantee; the
+  // rest is lent by prio (gaming first), so that a small class of high prio is not held to
+  // its share when the others are busy (HTB lends only what the rates leave unused).
+  double guaranteed_fraction = 0.5;
   AutorateParams autorate;
   // Throws std::invalid_argument naming the key and value (no classes, ranges, static_bps
   // outside [min_link_bps, max_link_bps], ...); `prefix` starts every message.
@@ -58,12 +64,13 @@ struct ControllerSpec {
 };
 
 // An HTB config for `classes` (plus "other" as the default class at the minimum rate, ceil =
-// total, when absent): the total split in proportion to `weights` (one per class),
+// total, when absent): `guaranteed_fraction` of the total split in proportion to `weights`
+// (one per class) as the rates,
 // each rate at least `min_class_bps` (the total raised to their sum when it is smaller), ceil =
 // total; prio by latency rank (other 7) when `prio_by_rank`, else 0 for every class.
 HtbConfig ClassHtb(const std::vector<AppClass>& classes, double total_bps,
-                   const std::vector<double>& weights, bool prio_by_rank, double min_class_bps,
-                   int class_queue_packets);
+                   const std::vector<double>& weights, double guaranteed_fraction,
+                   bool prio_by_rank, double min_class_bps, int class_queue_packets);
 
 class ShapingController {
  public:

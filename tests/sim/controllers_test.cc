@@ -63,8 +63,9 @@ TEST(StaticHtb, ConfigAsGiven) {
   auto c = MakeController("static_htb", Spec());
   const HtbConfig h = c->Reset();
   EXPECT_DOUBLE_EQ(h.link_rate_bps, 10e6);
-  // gaming 1 : web 2 : video 3 : bulk 2 of what is left after other's minimum.
-  const double left = 10e6 - 0.05e6;
+  // Half the total guaranteed: gaming 1 : web 2 : video 3 : bulk 2 of what is left after
+  // other's minimum; the rest lent by prio.
+  const double left = 0.5 * 10e6 - 0.05e6;
   EXPECT_NEAR(Rate(h, AppClass::kGaming), left / 8, 1);
   EXPECT_NEAR(Rate(h, AppClass::kWeb), left * 2 / 8, 1);
   EXPECT_NEAR(Rate(h, AppClass::kVideo), left * 3 / 8, 1);
