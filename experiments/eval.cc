@@ -426,7 +426,14 @@ void CheckEvalConfig(const EvalConfig& c) {
         mode = ActionMode(*artefact);
       }
       for (const std::string& t : traces) {
-        auto env = envs::MakeEnv(c.env_id, EpisodeParams(c, p, t, mode));
+        std::unique_ptr<envs::Env> env;
+        try {
+          env = envs::MakeEnv(c.env_id, EpisodeParams(c, p, t, mode));
+        } catch (const std::invalid_argument& e) {
+          throw std::invalid_argument(c.source + ": [env] with policy '" + p + "'" +
+                                      (t.empty() ? "" : " on trace " + BaseName(t)) + ": " +
+                                      e.what());
+        }
         if (artefact && (artefact->observation_space != env->observation_space() ||
                          artefact->action_space != env->action_space())) {
           throw std::invalid_argument(

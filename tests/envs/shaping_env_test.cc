@@ -48,7 +48,8 @@ INSTANTIATE_TEST_SUITE_P(
     Shaping, EnvConformance,
     ::testing::Values("shaping", "shaping(action=continuous,window=2)",
                       "shaping(scenario=internet(backend=fluid,capacity=constant,base_mbps=40,"
-                      "cross_flows=1,rtt_ms=60),max_link_mbps=200,sla=[video.mbps>1.5])"),
+                      "cross_flows=1,rtt_ms=60),max_link_mbps=200,sla=[video.mbps>1.5])",
+                      "shaping(controller=autorate,controller_mbps=8)"),
     ConformanceName);
 
 // Index of discrete action `name` ("x0.9 fair"), by the names the env's table gives.
