@@ -118,7 +118,8 @@ std::vector<std::string> TracesInFolder(const std::string& dir) {
 struct RunInfo {
   bool found = false;
   double seconds = NAN, env_steps = NAN;
-  std::string trained_on;  // the run's training traces (or its scenario's trace)
+  std::string trained_on;  // the run's training traces (or its scenario's trace), as text
+  std::vector<std::string> trained_traces;  // their file names
 };
 
 RunInfo ReadRunInfo(const std::string& dir) {
@@ -146,9 +147,15 @@ RunInfo ReadRunInfo(const std::string& dir) {
       }
       if (!ParseList(traces).empty()) {
         r.trained_on = core::Join(ParseList(traces), ", ");
+        for (const std::string& t : ParseList(traces)) r.trained_traces.push_back(BaseName(t));
       } else if (!scenario.empty()) {
         const core::Spec s = core::Spec::Parse(scenario, config + " scenario");
-        r.trained_on = s.Has("trace") ? s.Get("trace") : "scenario " + scenario;
+        if (s.Has("trace") && s.Has("capacity") && s.Get("capacity") == "trace") {
+          r.trained_on = s.Get("trace");
+          r.trained_traces.push_back(BaseName(s.Get("trace")));
+        } else {
+          r.trained_on = "scenario " + scenario;
+        }
       }
     } catch (const std::exception&) {
     }
@@ -476,8 +483,8 @@ EvalResult RunEval(const EvalConfig& c, bool progress) {
     modes[i] = ActionMode(models::ReadPolicy(dir + "/policy.bin"));
     runs[i] = ReadRunInfo(dir);
     for (const std::string& t : c.traces) {
-      if (!runs[i].trained_on.empty() &&
-          runs[i].trained_on.find(BaseName(t)) != std::string::npos) {
+      const auto& tt = runs[i].trained_traces;
+      if (std::find(tt.begin(), tt.end(), BaseName(t)) != tt.end()) {
         std::cerr << "linklab: warning: policy " << p << " was trained on " << BaseName(t)
                   << ", which this evaluation holds out\n";
       }
