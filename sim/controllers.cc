@@ -73,18 +73,28 @@ class StaticHtbController : public ShapingController {
 class OracleController : public ShapingController {
  public:
   explicit OracleController(ControllerSpec s) : spec_(std::move(s)) {}
-  HtbConfig Reset() override { return StaticClasses(spec_, spec_.max_link_bps); }
+  HtbConfig Reset() override {
+    next_bps_ = std::numeric_limits<double>::quiet_NaN();
+    return StaticClasses(spec_, spec_.max_link_bps);
+  }
+  void SetNextCapacityBps(double bps) override { next_bps_ = bps; }
   HtbConfig Next(const std::vector<LinkSample>& samples, const HtbConfig& current) override {
-    const LinkSample* all = AllSample(samples, spec_.link);
-    // [truth] the step's true capacity (no sample: keep the config).
-    if (!all || !std::isfinite(all->capacity_mbps)) return current;
-    const double total = std::clamp(spec_.oracle_fraction * all->capacity_mbps * 1e6,
-                                    spec_.min_link_bps, spec_.max_link_bps);
+    // [truth] the coming step's capacity, else the last step's (no sample: keep the config).
+    double cap_bps = next_bps_;
+    next_bps_ = std::numeric_limits<double>::quiet_NaN();
+    if (!std::isfinite(cap_bps)) {
+      const LinkSample* all = AllSample(samples, spec_.link);
+      if (!all || !std::isfinite(all->capacity_mbps)) return current;
+      cap_bps = all->capacity_mbps * 1e6;
+    }
+    const double total =
+        std::clamp(spec_.oracle_fraction * cap_bps, spec_.min_link_bps, spec_.max_link_bps);
     return StaticClasses(spec_, total);
   }
 
  private:
   ControllerSpec spec_;
+  double next_bps_ = std::numeric_limits<double>::quiet_NaN();
 };
 
 }  // namespace

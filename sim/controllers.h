@@ -14,7 +14,8 @@
 //   autorate    after cake-autorate (github.com/lynxthecat/cake-autorate, v3 defaults): the
 //               total follows the link from the RTT and the load it observes, with the
 //               static_htb classes under it (see AutorateParams)
-//   oracle      the total at oracle_fraction x the true capacity of the step that just ended
+//   oracle      the total at oracle_fraction x the true capacity of the coming step
+//               (SetNextCapacityBps), or of the step that just ended where nobody tells it
 //               (a [truth] field: an upper reference, not a competitor), classes as static_htb
 //
 // Library linklab_net: links neither ns-3 nor libtorch.
@@ -80,6 +81,10 @@ class ShapingController {
   // The config for the next step from the step's samples (per class and "all"; other links
   // ignored) and the config in force.
   virtual HtbConfig Next(const std::vector<LinkSample>& samples, const HtbConfig& current) = 0;
+  // [truth] The true mean capacity (bit/s) of the step the next config will be in force for,
+  // where the caller knows it (a trace-driven or constant link); called before Next. Only
+  // controllers that read truth use it (the oracle); the others ignore it.
+  virtual void SetNextCapacityBps(double) {}
 };
 
 // Autorate's state is visible for tests and logs.

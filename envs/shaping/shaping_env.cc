@@ -228,6 +228,7 @@ class ShapingEnv : public EnvBase {
       controller_spec_.static_bps = StaticRateBps(spec);
       controller_ = sim::MakeController(controller_name_, controller_spec_);
       applied_ = controller_->Reset();
+      truth_capacity_ = sim::ControllerReadsTruth(controller_name_) ? TruthCapacity(spec) : nullptr;
     }
     scenario_->ApplyShaping(point_, applied_);
     // Warm-up steps under the initial shaping (at least one), so that the first observation is
@@ -245,7 +246,13 @@ class ShapingEnv : public EnvBase {
   }
 
   StepResult DoStep(const Array& action) override {
-    // A controller decides from the last step's samples; the action is ignored then.
+    // A controller decides from the last step's samples; the action is ignored then. One that
+    // reads truth (the oracle) is told the coming step's true capacity where the link's
+    // capacity process is known (a trace or a constant rate).
+    if (controller_ && truth_capacity_) {
+      const double t = scenario_->now_s();
+      controller_->SetNextCapacityBps(truth_scale_ * truth_capacity_->MeanRateBps(t, t + step_s_));
+    }
     const sim::HtbConfig& config =
         controller_ ? (controlled_ = controller_->Next(samples_, applied_))
                     : decoder_->Decode(action.data(), action.size(), encoder_->RecentLinkRateBps());
@@ -324,6 +331,22 @@ class ShapingEnv : public EnvBase {
     if (sp.Has("scale")) mean_bps *= sp.Double("scale");
     return std::clamp(controller_fraction_ * mean_bps, controller_spec_.min_link_bps,
                       controller_spec_.max_link_bps);
+  }
+
+  // The episode's downlink capacity process (trace from its offset, or constant), the true
+  // capacity the oracle may read ahead; null where the scenario's capacity is another process.
+  std::unique_ptr<sim::CapacityProcess> TruthCapacity(const core::Spec& spec) {
+    const core::Params sp = core::Params::Resolve(sim::ScenarioRegistry().Find(spec.name()).params,
+                                                  spec.Values(), kWhere + "scenario");
+    truth_scale_ = sp.Has("scale") ? sp.Double("scale") : 1.0;
+    if (!sp.Has("capacity") || point_ != "down") return nullptr;
+    if (sp.String("capacity") == "constant") {
+      return sim::ConstantCapacity(sp.Double("constant_mbps") * 1e6);
+    }
+    if (sp.String("capacity") != "trace") return nullptr;
+    auto trace = sim::LoadTraceCapacity(sim::FindTrace(sp.String("trace")));
+    const double offset = sp.Has("trace_offset_s") ? sp.Double("trace_offset_s") : 0.0;
+    return offset > 0 ? sim::OffsetCapacity(std::move(trace), offset) : std::move(trace);
   }
 
   // Checks the per-episode randomisation against the scenario's parameters.
@@ -459,7 +482,9 @@ class ShapingEnv : public EnvBase {
   double controller_mbps_ = 0.0, controller_fraction_ = 0.85;
   sim::ControllerSpec controller_spec_;
   std::unique_ptr<sim::ShapingController> controller_;
-  sim::HtbConfig controlled_;  // the controller's last config
+  sim::HtbConfig controlled_;                             // the controller's last config
+  std::unique_ptr<sim::CapacityProcess> truth_capacity_;  // for controllers that read truth
+  double truth_scale_ = 1.0;
 };
 
 std::vector<core::ParamSpec> ShapingParams() {

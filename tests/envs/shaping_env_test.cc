@@ -182,6 +182,28 @@ TEST(ShapingEnv, ControllersShapeInPlaceOfTheAction) {
   }
 }
 
+TEST(ShapingEnv, TheOracleShapesJustBelowTheComingStepsCapacity) {
+  // A trace at 24 Mbit/s for 0.35 s, then 12 Mbit/s for 0.65 s, looping: the capacity moves
+  // within steps and between them; the oracle's total is 0.95 x each step's own capacity.
+  const std::string path = ::testing::TempDir() + "/shaping_oracle_steps";
+  std::string text;
+  for (int ms = 1; ms <= 1000; ++ms) {
+    for (int k = 0; k < (ms <= 350 ? 2 : 1); ++k) text += std::to_string(ms) + "\n";
+  }
+  core::WriteFileAtomic(path, text);
+  for (const char* offset : {"0", "0.25"}) {
+    auto env = MakeEnv("shaping(scenario=tethered(capacity=trace,trace=" + path +
+                       ",trace_offset_s=" + offset +
+                       ",workload=[bulk,gaming],backend=fluid),controller=oracle)");
+    env->Reset(1);
+    for (int t = 0; t < 30; ++t) {
+      const StepResult r = env->Step({0.0f});
+      const double cap = r.info.Get("link.cap_mbps");
+      EXPECT_NEAR(r.info.Get("shaping.mbps"), 0.95 * cap, 0.01 * cap) << offset << " step " << t;
+    }
+  }
+}
+
 TEST(ShapingEnv, ControllerBadInput) {
   auto error = [](const std::string& spec) { return ErrorOf([&] { MakeEnv(spec); }); };
   EXPECT_NE(

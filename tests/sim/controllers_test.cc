@@ -214,6 +214,12 @@ TEST(Oracle, JustBelowTheTrueCapacity) {
   // Below the total's lower bound: the bound.
   h = c->Next(Step(1, 1, 40, 0.1), h);
   EXPECT_DOUBLE_EQ(h.link_rate_bps, 0.5e6);
+  // Told the coming step's capacity, it follows that one, once.
+  c->SetNextCapacityBps(20e6);
+  h = c->Next(Step(1, 1, 40, 8), h);
+  EXPECT_NEAR(h.link_rate_bps, 0.95 * 20e6, 1);
+  h = c->Next(Step(1, 1, 40, 8), h);
+  EXPECT_NEAR(h.link_rate_bps, 0.95 * 8e6, 1);
 }
 
 TEST(Controllers, BadSpecsAndNames) {
