@@ -18,6 +18,7 @@
 #include "envs/shaping/shaping_env.h"
 #include "experiments/bench.h"
 #include "experiments/config.h"
+#include "experiments/eval.h"
 #include "experiments/list.h"
 #include "experiments/run.h"
 #include "sim/scenario.h"
@@ -36,6 +37,10 @@ commands:
                     without CONFIG, the built-in defaults; --seeds runs one per seed
   run --resume RUN_FOLDER|CHECKPOINT
                     continue a run from its latest (or the given) checkpoint
+  eval CONFIG [--policy NAME|RUN_DIR ...] [--traces PATH... --format mahimahi|pensieve]
+       [--seeds N] [--out DIR] [--set section.key=value ...]
+                    every policy (baselines, trained runs) on the same held-out traces and
+                    seeds: table.md and table.json
   list [KINDS]
                     every registered name with its parameters and defaults
   bench AREA [--json FILE] [--seconds S] [--only NAME]
@@ -116,6 +121,43 @@ int CmdRun(const std::vector<std::string>& args) {
                           : experiments::ResolveExperiment({}, s, ""));
   }
   for (const auto& config : configs) experiments::RunExperiment(config);
+  return 0;
+}
+
+int CmdEval(const std::vector<std::string>& args) {
+  po::options_description desc("eval options");
+  desc.add_options()("config", po::value<std::string>(), "eval config (INI)")(
+      "policy", po::value<std::vector<std::string>>()->composing(),
+      "a baseline (none, bottleneck_fq_codel, static_htb, autorate, oracle) or a run folder "
+      "with policy.bin; repeatable, replaces [eval] policies")(
+      "traces", po::value<std::vector<std::string>>()->multitoken()->composing(),
+      "trace files or folders; replaces [eval] traces")("format", po::value<std::string>(),
+                                                        "the traces' format: mahimahi or pensieve")(
+      "seeds", po::value<int>(), "seeds per policy and trace")(
+      "out", po::value<std::string>(), "the output folder (default <output>/<name>/<time>)")(
+      "set", po::value<std::vector<std::string>>()->composing(),
+      "override a key: section.key=value (repeatable)");
+  po::positional_options_description pos;
+  pos.add("config", 1);
+  po::variables_map vm;
+  if (!Parse(args, desc, pos, vm, "eval CONFIG [--policy P ...] [--traces PATH...]")) return 0;
+  if (!vm.count("config")) throw std::invalid_argument("eval: missing CONFIG");
+  experiments::EvalOverrides o;
+  if (vm.count("policy")) o.policies = vm["policy"].as<std::vector<std::string>>();
+  if (vm.count("traces")) o.traces = vm["traces"].as<std::vector<std::string>>();
+  if (vm.count("format")) o.format = vm["format"].as<std::string>();
+  if (vm.count("seeds")) {
+    o.seeds = vm["seeds"].as<int>();
+    if (o.seeds < 2) {
+      throw std::invalid_argument("eval --seeds " + std::to_string(o.seeds) +
+                                  ": at least 2 (the interval is over seeds)");
+    }
+  }
+  if (vm.count("out")) o.out = vm["out"].as<std::string>();
+  if (vm.count("set")) o.sets = vm["set"].as<std::vector<std::string>>();
+  const experiments::EvalConfig config =
+      experiments::LoadEvalConfig(vm["config"].as<std::string>(), o);
+  experiments::RunEval(config);
   return 0;
 }
 
@@ -329,6 +371,7 @@ int main(int argc, char** argv) {
     envs::shaping::RegisterShapingEnv(envs::EnvRegistry());
     if (command == "run") return CmdRun(args);
     if (command == "list") return CmdList(args);
+    if (command == "eval") return CmdEval(args);
     if (command == "bench") return CmdBench(args);
     if (command == "simulate") return CmdSimulate(args);
     if (command == "dataset") return CmdDataset(args);

@@ -13,25 +13,6 @@ namespace {
 const char* const kProfileNames[ActionDecoder::kProfiles] = {"fair", "priority", "protect",
                                                              "squeeze"};
 
-// Latency rank: the order in which classes get prio when a profile ranks them.
-int LatencyRank(AppClass c) {
-  switch (c) {
-    case AppClass::kGaming:
-      return 0;
-    case AppClass::kWeb:
-      return 1;
-    case AppClass::kVideo:
-      return 2;
-    case AppClass::kBulk:
-      return 3;
-    case AppClass::kCross:
-      return 4;
-    case AppClass::kOther:
-      return 5;
-  }
-  return 5;
-}
-
 bool Bulky(AppClass c) {
   return c == AppClass::kBulk || c == AppClass::kCross || c == AppClass::kOther;
 }

@@ -56,4 +56,22 @@ AppClass ClassOfDscp(uint8_t dscp) {
   return AppClass::kOther;
 }
 
+int LatencyRank(AppClass c) {
+  switch (c) {
+    case AppClass::kGaming:
+      return 0;
+    case AppClass::kWeb:
+      return 1;
+    case AppClass::kVideo:
+      return 2;
+    case AppClass::kBulk:
+      return 3;
+    case AppClass::kCross:
+      return 4;
+    case AppClass::kOther:
+      return 5;
+  }
+  return 5;
+}
+
 }  // namespace linklab::sim

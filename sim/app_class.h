@@ -16,6 +16,10 @@ const char* AppClassName(AppClass c);  // "bulk", "video", "gaming", "web", "cro
 // Throws std::invalid_argument naming `what` and listing the classes.
 AppClass ParseAppClass(const std::string& name, const std::string& what);
 
+// Latency rank, the order in which shaping profiles give classes their prio: gaming 0, web 1,
+// video 2, bulk 3, cross 4, other 5.
+int LatencyRank(AppClass c);
+
 // DSCP marks: bulk CS1 (8), video AF41 (34), gaming EF (46), web AF21 (18), cross-traffic
 // CS0 (0) shares "other"'s default. ToS byte = DSCP << 2.
 uint8_t DefaultDscp(AppClass c);

@@ -194,7 +194,10 @@ RewardTerms RewardCalculator::Compute(const std::vector<LinkSample>& samples,
     if (std::isnan(value)) continue;  // no RTT yet: nothing to judge
     if (sla.below ? !(value < sla.bound) : !(value > sla.bound)) violated[k] = true;
   }
-  for (size_t k = 0; k < n; ++k) r.sla_violations += violated[k];
+  for (size_t k = 0; k < n; ++k) {
+    r.sla_violations += violated[k];
+    r.class_violated[static_cast<int>(spec_.classes[k])] = violated[k];
+  }
   r.total = spec_.w_throughput * r.throughput - spec_.w_delay * r.delay - spec_.w_loss * r.loss +
             spec_.w_efficiency * r.efficiency - spec_.w_sla * r.sla_violations;
   return r;

@@ -68,6 +68,8 @@ struct RewardSpec {
 struct RewardTerms {
   double throughput = 0.0, delay = 0.0, loss = 0.0, efficiency = 0.0;
   int sla_violations = 0;  // classes with a violated SLA
+  // Per class (indexed by AppClass): whether the step violated one of its SLAs.
+  std::array<bool, kNumAppClasses> class_violated{};
   double total = 0.0;
 };
 

@@ -10,6 +10,7 @@
 #include "core/text.h"
 #include "sim/action.h"
 #include "sim/capacity.h"
+#include "sim/controllers.h"
 #include "sim/observation.h"
 #include "sim/reward.h"
 #include "sim/scenario.h"
@@ -167,6 +168,14 @@ class ShapingEnv : public EnvBase {
     r.slas = sim::ParseSlas(p.String("sla"), kWhere + "sla", classes_);
     r.Validate("env shaping");
     reward_ = std::make_unique<sim::RewardCalculator>(r);
+    for (const sim::Sla& sla : r.slas) {
+      const std::string key = std::string(sim::AppClassName(sla.app_class)) + ".sla_viol";
+      if (std::find(sla_keys_.begin(), sla_keys_.end(), key) == sla_keys_.end()) {
+        sla_keys_.push_back(key);
+        sla_classes_.push_back(sla.app_class);
+      }
+    }
+    SetUpController(p, a);
     obs_space_ = Space::Box(encoder_->low(), encoder_->high());
     act_space_ = decoder_->discrete()
                      ? Space::Discrete(decoder_->num_actions())
@@ -215,6 +224,12 @@ class ShapingEnv : public EnvBase {
     encoder_->Reset();
     reward_->Reset();
     applied_ = decoder_->Reset();
+    if (!controller_name_.empty()) {
+      controller_spec_.static_bps = StaticRateBps(spec);
+      controller_ = sim::MakeController(controller_name_, controller_spec_);
+      applied_ = controller_->Reset();
+      truth_capacity_ = sim::ControllerReadsTruth(controller_name_) ? TruthCapacity(spec) : nullptr;
+    }
     scenario_->ApplyShaping(point_, applied_);
     // Warm-up steps under the initial shaping (at least one), so that the first observation is
     // a real one, with the applications started.
@@ -231,8 +246,16 @@ class ShapingEnv : public EnvBase {
   }
 
   StepResult DoStep(const Array& action) override {
+    // A controller decides from the last step's samples; the action is ignored then. One that
+    // reads truth (the oracle) is told the coming step's true capacity where the link's
+    // capacity process is known (a trace or a constant rate).
+    if (controller_ && truth_capacity_) {
+      const double t = scenario_->now_s();
+      controller_->SetNextCapacityBps(truth_scale_ * truth_capacity_->MeanRateBps(t, t + step_s_));
+    }
     const sim::HtbConfig& config =
-        decoder_->Decode(action.data(), action.size(), encoder_->RecentLinkRateBps());
+        controller_ ? (controlled_ = controller_->Next(samples_, applied_))
+                    : decoder_->Decode(action.data(), action.size(), encoder_->RecentLinkRateBps());
     if (!SameShaping(config, applied_)) {
       applied_ = config;
       scenario_->ApplyShaping(point_, applied_);
@@ -250,6 +273,82 @@ class ShapingEnv : public EnvBase {
   }
 
  private:
+  // The `controller` parameter: a rule-based baseline (sim/controllers.h) in place of the
+  // decoder, with the decoder's bounds.
+  void SetUpController(const core::Params& p, const sim::ActionSpec& a) {
+    const std::string& name = p.String("controller");
+    if (name == "agent") return;
+    controller_name_ = name;
+    controller_mbps_ = p.Double("controller_mbps");
+    controller_fraction_ = p.Double("controller_fraction");
+    sim::ControllerSpec& c = controller_spec_;
+    c.link = link_;
+    c.classes = classes_;
+    c.min_link_bps = a.min_link_bps;
+    c.max_link_bps = a.max_link_bps;
+    c.min_class_bps = a.min_class_bps;
+    c.class_queue_packets = a.class_queue_packets;
+    c.static_bps = a.max_link_bps;
+    const std::string what = kWhere + "controller = " + name;
+    if (controller_mbps_ > 0) {
+      c.static_bps = controller_mbps_ * 1e6;
+      if (c.static_bps < a.min_link_bps || c.static_bps > a.max_link_bps) {
+        throw std::invalid_argument(kWhere +
+                                    "controller_mbps = " + core::FormatDouble(controller_mbps_) +
+                                    ": outside [min_link_mbps, max_link_mbps] = [" +
+                                    core::FormatDouble(a.min_link_bps / 1e6) + ", " +
+                                    core::FormatDouble(a.max_link_bps / 1e6) + "]");
+      }
+    } else if ((name == "static_htb" || name == "autorate") &&
+               (!base_.params.Has("capacity") || (base_.params.String("capacity") != "trace" &&
+                                                  base_.params.String("capacity") != "constant"))) {
+      throw std::invalid_argument(
+          what + ": controller_mbps = 0 takes the link's mean capacity, which scenario " +
+          base_.spec.name() + " does not know (capacity " +
+          (base_.params.Has("capacity") ? "= " + base_.params.String("capacity") : "not set") +
+          "); give controller_mbps");
+    }
+    c.Validate(what);
+  }
+
+  // static_htb's total and autorate's base: controller_mbps, or controller_fraction x the mean
+  // capacity of the episode's link (its whole trace, as a speed test would find it; or the
+  // constant rate), clamped to the decoder's range.
+  double StaticRateBps(const core::Spec& spec) const {
+    if (controller_mbps_ > 0) return controller_mbps_ * 1e6;
+    if (controller_name_ != "static_htb" && controller_name_ != "autorate") {
+      return controller_spec_.max_link_bps;
+    }
+    const core::Params sp = core::Params::Resolve(sim::ScenarioRegistry().Find(spec.name()).params,
+                                                  spec.Values(), kWhere + "scenario");
+    double mean_bps = 0.0;
+    if (sp.String("capacity") == "constant") {
+      mean_bps = sp.Double("constant_mbps") * 1e6;
+    } else {
+      auto cap = sim::LoadTraceCapacity(sim::FindTrace(sp.String("trace")));
+      mean_bps = cap->MeanRateBps(0.0, cap->PeriodS());
+    }
+    if (sp.Has("scale")) mean_bps *= sp.Double("scale");
+    return std::clamp(controller_fraction_ * mean_bps, controller_spec_.min_link_bps,
+                      controller_spec_.max_link_bps);
+  }
+
+  // The episode's downlink capacity process (trace from its offset, or constant), the true
+  // capacity the oracle may read ahead; null where the scenario's capacity is another process.
+  std::unique_ptr<sim::CapacityProcess> TruthCapacity(const core::Spec& spec) {
+    const core::Params sp = core::Params::Resolve(sim::ScenarioRegistry().Find(spec.name()).params,
+                                                  spec.Values(), kWhere + "scenario");
+    truth_scale_ = sp.Has("scale") ? sp.Double("scale") : 1.0;
+    if (!sp.Has("capacity") || point_ != "down") return nullptr;
+    if (sp.String("capacity") == "constant") {
+      return sim::ConstantCapacity(sp.Double("constant_mbps") * 1e6);
+    }
+    if (sp.String("capacity") != "trace") return nullptr;
+    auto trace = sim::LoadTraceCapacity(sim::FindTrace(sp.String("trace")));
+    const double offset = sp.Has("trace_offset_s") ? sp.Double("trace_offset_s") : 0.0;
+    return offset > 0 ? sim::OffsetCapacity(std::move(trace), offset) : std::move(trace);
+  }
+
   // Checks the per-episode randomisation against the scenario's parameters.
   void CheckRandomisation(const core::Params& p) {
     const core::Params& sp = base_.params;
@@ -342,6 +441,9 @@ class ShapingEnv : public EnvBase {
       info.Set("link.util", all->capacity_mbps > 0 ? mbps / all->capacity_mbps : std::nan(""));
     }
     info.Set("shaping.mbps", applied_.link_rate_bps / 1e6);
+    for (size_t i = 0; i < sla_keys_.size(); ++i) {
+      info.Set(sla_keys_[i], terms.class_violated[static_cast<int>(sla_classes_[i])] ? 1.0 : 0.0);
+    }
     info.Set("r.tput", terms.throughput);
     info.Set("r.delay", terms.delay);
     info.Set("r.loss", terms.loss);
@@ -372,7 +474,17 @@ class ShapingEnv : public EnvBase {
   sim::HtbConfig applied_;  // in force at the shaping point
   std::vector<sim::LinkSample> samples_;
   std::vector<Keys> keys_;
+  std::vector<std::string> sla_keys_;  // "<class>.sla_viol" per class with an SLA
+  std::vector<sim::AppClass> sla_classes_;
   Space obs_space_, act_space_;
+  // The controller in place of the decoder ("" for agent).
+  std::string controller_name_;
+  double controller_mbps_ = 0.0, controller_fraction_ = 0.85;
+  sim::ControllerSpec controller_spec_;
+  std::unique_ptr<sim::ShapingController> controller_;
+  sim::HtbConfig controlled_;                             // the controller's last config
+  std::unique_ptr<sim::CapacityProcess> truth_capacity_;  // for controllers that read truth
+  double truth_scale_ = 1.0;
 };
 
 std::vector<core::ParamSpec> ShapingParams() {
@@ -435,6 +547,18 @@ std::vector<core::ParamSpec> ShapingParams() {
       StringParam("buffer_range", "",
                   "per-episode bottleneck buffer drawn uniformly from lo,hi (packets)"),
       BoolParam("info", true, "report the per-class truth metrics and reward terms in the info"),
+      StringParam("controller", "agent",
+                  "who shapes: agent (the action, decoded) or a rule-based baseline that ignores "
+                  "the action (sim/controllers.h): none (transparent at max_link_mbps), "
+                  "static_htb, autorate (after cake-autorate), oracle (true capacity x 0.95; a "
+                  "reference)",
+                  {"agent", "none", "static_htb", "autorate", "oracle"}),
+      DoubleParam("controller_mbps", 0.0,
+                  "static_htb's total and autorate's base rate; 0: controller_fraction x the "
+                  "mean capacity of the episode's trace (or constant rate)",
+                  0.0, 1e6),
+      DoubleParam("controller_fraction", 0.85,
+                  "the fraction of the mean capacity controller_mbps = 0 takes", 0.01, 1.0),
   };
 }
 

@@ -48,7 +48,8 @@ INSTANTIATE_TEST_SUITE_P(
     Shaping, EnvConformance,
     ::testing::Values("shaping", "shaping(action=continuous,window=2)",
                       "shaping(scenario=internet(backend=fluid,capacity=constant,base_mbps=40,"
-                      "cross_flows=1,rtt_ms=60),max_link_mbps=200,sla=[video.mbps>1.5])"),
+                      "cross_flows=1,rtt_ms=60),max_link_mbps=200,sla=[video.mbps>1.5])",
+                      "shaping(controller=autorate,controller_mbps=8)"),
     ConformanceName);
 
 // Index of discrete action `name` ("x0.9 fair"), by the names the env's table gives.
@@ -126,6 +127,91 @@ TEST(ShapingEnv, ShapingJustBelowCapacityLowersTheGamingRttOnFluid) {
 
 TEST(ShapingEnv, ShapingJustBelowCapacityLowersTheGamingRttOnNs3) {
   ExpectShapingLowersGamingRtt("ns3", 200);
+}
+
+// The rule-based controllers (controller=...) on a constant 10 Mbit/s link with bulk and a
+// game: they ignore the action; static_htb holds 0.85 x the capacity, the oracle 0.95 x, and
+// each of them and autorate lowers the game's RTT against no shaping.
+struct ControlledFigures {
+  double gaming_rtt_ms = 0.0, bulk_mbps = 0.0, min_shaped = 1e9, max_shaped = 0.0;
+};
+ControlledFigures Controlled(const std::string& controller, float action = 0.0f) {
+  auto env = MakeEnv(
+      "shaping(scenario=tethered(capacity=constant,constant_mbps=10,workload=[bulk,gaming],"
+      "backend=fluid),controller=" +
+      controller + ",max_episode_steps=0)");
+  env->Reset(3);
+  ControlledFigures f;
+  int counted = 0;
+  const int steps = 300;
+  for (int t = 0; t < steps; ++t) {
+    const StepResult r = env->Step({action});
+    f.min_shaped = std::min(f.min_shaped, r.info.Get("shaping.mbps"));
+    f.max_shaped = std::max(f.max_shaped, r.info.Get("shaping.mbps"));
+    if (t < steps / 2) continue;
+    const double rtt = r.info.Get("gaming.rtt95");
+    if (std::isfinite(rtt)) {
+      f.gaming_rtt_ms += rtt;
+      ++counted;
+    }
+    f.bulk_mbps += r.info.Get("bulk.mbps") / (steps - steps / 2);
+  }
+  f.gaming_rtt_ms /= std::max(counted, 1);
+  std::cerr << controller << ": gaming RTT p95 " << f.gaming_rtt_ms << " ms, bulk " << f.bulk_mbps
+            << " Mbit/s, shaped " << f.min_shaped << ".." << f.max_shaped << "\n";
+  return f;
+}
+
+TEST(ShapingEnv, ControllersShapeInPlaceOfTheAction) {
+  const ControlledFigures none = Controlled("none");
+  EXPECT_DOUBLE_EQ(none.min_shaped, 100.0);
+  EXPECT_GT(none.gaming_rtt_ms, 200.0);
+  const ControlledFigures fixed = Controlled("static_htb");
+  EXPECT_DOUBLE_EQ(fixed.min_shaped, 8.5);
+  EXPECT_DOUBLE_EQ(fixed.max_shaped, 8.5);
+  // The action is ignored.
+  const ControlledFigures other_action = Controlled("static_htb", ActionIndex("x0.8 squeeze"));
+  EXPECT_EQ(other_action.gaming_rtt_ms, fixed.gaming_rtt_ms);
+  const ControlledFigures oracle = Controlled("oracle");
+  EXPECT_NEAR(oracle.max_shaped, 9.5, 1e-6);  // after its first step
+  const ControlledFigures autorate = Controlled("autorate");
+  EXPECT_LT(autorate.min_shaped, 10.0);
+  for (const ControlledFigures* f : {&fixed, &oracle, &autorate}) {
+    EXPECT_LT(f->gaming_rtt_ms, 0.7 * none.gaming_rtt_ms);
+    EXPECT_GT(f->bulk_mbps, 6.0);
+  }
+}
+
+TEST(ShapingEnv, TheOracleShapesJustBelowTheComingStepsCapacity) {
+  // A trace at 24 Mbit/s for 0.35 s, then 12 Mbit/s for 0.65 s, looping: the capacity moves
+  // within steps and between them; the oracle's total is 0.95 x each step's own capacity.
+  const std::string path = ::testing::TempDir() + "/shaping_oracle_steps";
+  std::string text;
+  for (int ms = 1; ms <= 1000; ++ms) {
+    for (int k = 0; k < (ms <= 350 ? 2 : 1); ++k) text += std::to_string(ms) + "\n";
+  }
+  core::WriteFileAtomic(path, text);
+  for (const char* offset : {"0", "0.25"}) {
+    auto env = MakeEnv("shaping(scenario=tethered(capacity=trace,trace=" + path +
+                       ",trace_offset_s=" + offset +
+                       ",workload=[bulk,gaming],backend=fluid),controller=oracle)");
+    env->Reset(1);
+    for (int t = 0; t < 30; ++t) {
+      const StepResult r = env->Step({0.0f});
+      const double cap = r.info.Get("link.cap_mbps");
+      EXPECT_NEAR(r.info.Get("shaping.mbps"), 0.95 * cap, 0.01 * cap) << offset << " step " << t;
+    }
+  }
+}
+
+TEST(ShapingEnv, ControllerBadInput) {
+  auto error = [](const std::string& spec) { return ErrorOf([&] { MakeEnv(spec); }); };
+  EXPECT_NE(
+      error("shaping(controller=static_htb,controller_mbps=500)").find("controller_mbps = 500"),
+      std::string::npos);
+  EXPECT_NE(error("shaping(controller=autorate)").find("capacity = markov"), std::string::npos);
+  EXPECT_NE(error("shaping(controller=cake)").find("controller"), std::string::npos);
+  EXPECT_NO_THROW(MakeEnv("shaping(controller=autorate,controller_mbps=8)"));
 }
 
 TEST(ShapingEnv, Ns3EpisodesRepeatInOneProcess) {
