@@ -116,4 +116,15 @@ std::string FormatDouble(double v) {
   return buf;
 }
 
+std::vector<std::string> ParseListValue(std::string_view text) {
+  std::string body = Trim(text);
+  if (body.size() >= 2 && body.front() == '[' && body.back() == ']') {
+    body = body.substr(1, body.size() - 2);
+  }
+  std::vector<std::string> out;
+  if (Trim(body).empty()) return out;
+  for (const std::string& item : Split(body, ',')) out.push_back(Trim(item));
+  return out;
+}
+
 }  // namespace linklab::core

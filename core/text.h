@@ -11,6 +11,9 @@ namespace linklab::core {
 
 std::string Trim(std::string_view s);
 std::vector<std::string> Split(std::string_view s, char sep);
+// A list value as configs and specs write it: "[a, b]" or "a,b" -> {"a", "b"} (items trimmed,
+// empty ones kept so that callers name them); "" or "[]" -> {}.
+std::vector<std::string> ParseListValue(std::string_view text);
 bool StartsWith(std::string_view s, std::string_view prefix);
 std::string Join(const std::vector<std::string>& parts, std::string_view sep);
 

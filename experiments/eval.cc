@@ -62,20 +62,6 @@ std::vector<core::ParamSpec> EvalSpecs() {
   };
 }
 
-// "[a, b]" or "a,b" -> {"a", "b"}.
-std::vector<std::string> ParseList(const std::string& text) {
-  std::string body = core::Trim(text);
-  if (body.size() >= 2 && body.front() == '[' && body.back() == ']') {
-    body = body.substr(1, body.size() - 2);
-  }
-  std::vector<std::string> out;
-  if (core::Trim(body).empty()) return out;
-  for (const std::string& item : core::Split(body, ',')) {
-    if (!core::Trim(item).empty()) out.push_back(core::Trim(item));
-  }
-  return out;
-}
-
 bool IsBaseline(const std::string& p) {
   const auto& b = BaselineNames();
   return std::find(b.begin(), b.end(), p) != b.end();
@@ -145,9 +131,10 @@ RunInfo ReadRunInfo(const std::string& dir) {
         if (e.section == "env" && e.key == "traces") traces = core::Trim(e.value);
         if (e.section == "env" && e.key == "scenario") scenario = core::Trim(e.value);
       }
-      if (!ParseList(traces).empty()) {
-        r.trained_on = core::Join(ParseList(traces), ", ");
-        for (const std::string& t : ParseList(traces)) r.trained_traces.push_back(BaseName(t));
+      if (!core::ParseListValue(traces).empty()) {
+        r.trained_on = core::Join(core::ParseListValue(traces), ", ");
+        for (const std::string& t : core::ParseListValue(traces))
+          r.trained_traces.push_back(BaseName(t));
       } else if (!scenario.empty()) {
         const core::Spec s = core::Spec::Parse(scenario, config + " scenario");
         if (s.Has("trace") && s.Has("capacity") && s.Get("capacity") == "trace") {
@@ -346,7 +333,7 @@ EvalConfig LoadEvalConfig(const std::string& path, const EvalOverrides& o) {
   // Policies: baselines by name or run folders with a policy.bin.
   const std::string pol_origin = Origin(ev, "policies");
   const std::string pol_text = c.eval.String("policies");
-  for (const std::string& p : ParseList(pol_text)) {
+  for (const std::string& p : core::ParseListValue(pol_text)) {
     const std::string what = pol_origin + ": [eval] policies: '" + core::Printable(p) + "'";
     if (std::find(c.policies.begin(), c.policies.end(), p) != c.policies.end()) {
       throw std::invalid_argument(what + " twice");
@@ -382,7 +369,7 @@ EvalConfig LoadEvalConfig(const std::string& path, const EvalOverrides& o) {
   // Traces: files, folders or names; each must parse in the format.
   const std::string tr_origin = Origin(ev, "traces");
   const std::string format = c.eval.String("format");
-  for (const std::string& t : ParseList(c.eval.String("traces"))) {
+  for (const std::string& t : core::ParseListValue(c.eval.String("traces"))) {
     const std::string what = tr_origin + ": [eval] traces: '" + core::Printable(t) + "'";
     std::vector<std::string> files;
     if (fs::is_directory(t)) {

@@ -22,18 +22,6 @@ namespace {
 constexpr const char* kName = "shaping";
 const std::string kWhere = "env shaping: ";
 
-// "[a, b]" or "a,b" -> {"a", "b"}; "" -> {}.
-std::vector<std::string> ParseList(const std::string& text) {
-  std::string body = core::Trim(text);
-  if (body.size() >= 2 && body.front() == '[' && body.back() == ']') {
-    body = body.substr(1, body.size() - 2);
-  }
-  std::vector<std::string> out;
-  if (core::Trim(body).empty()) return out;
-  for (const std::string& item : core::Split(body, ',')) out.push_back(core::Trim(item));
-  return out;
-}
-
 // A uniform range "lo,hi" (or "[lo,hi]"); empty text: none.
 struct Range {
   bool set = false;
@@ -42,7 +30,7 @@ struct Range {
 
 Range ParseRange(const core::Params& p, const std::string& key) {
   const std::string& text = p.String(key);
-  const std::vector<std::string> parts = ParseList(text);
+  const std::vector<std::string> parts = core::ParseListValue(text);
   Range r;
   if (parts.empty()) return r;
   const std::string what = kWhere + key + " = '" + core::Printable(text) + "'";
@@ -131,7 +119,7 @@ class ShapingEnv : public EnvBase {
     if (classes_text == "auto") {
       classes_ = info.classes;
     } else {
-      for (const std::string& name : ParseList(classes_text)) {
+      for (const std::string& name : core::ParseListValue(classes_text)) {
         const std::string what = kWhere + "classes = '" + core::Printable(classes_text) + "'";
         const sim::AppClass c = sim::ParseAppClass(name, what + ": class");
         if (std::find(info.classes.begin(), info.classes.end(), c) == info.classes.end()) {
@@ -355,7 +343,7 @@ class ShapingEnv : public EnvBase {
     const std::string scenario = "scenario " + base_.spec.name();
     const bool trace_capacity = sp.Has("capacity") && sp.String("capacity") == "trace";
     const std::string& traces_text = p.String("traces");
-    traces_ = ParseList(traces_text);
+    traces_ = core::ParseListValue(traces_text);
     if (!traces_.empty() && (!sp.Has("trace") || !trace_capacity)) {
       throw std::invalid_argument(kWhere + "traces = '" + core::Printable(traces_text) +
                                   "': needs a scenario with capacity = trace (" + scenario +

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/registry.h"
+#include "core/text.h"
 #include "tests/test_util.h"
 
 namespace linklab::core {
@@ -52,6 +53,15 @@ TEST(Spec, ListValuesReadAsCommaLists) {
   const Spec outer = Spec::Parse("shaping(scenario=tethered(workload=[bulk,web]),step_s=1)", "s");
   EXPECT_EQ(outer.Get("scenario"), "tethered(workload=[bulk,web])");
   EXPECT_EQ(Spec::Parse(outer.Get("scenario"), "s").Get("workload"), "bulk,web");
+}
+
+TEST(Spec, ListValueItemsAreTrimmedAndEmptyOnesKept) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(core::ParseListValue("[a, b]"), (V{"a", "b"}));
+  EXPECT_EQ(core::ParseListValue(" a,b "), (V{"a", "b"}));
+  EXPECT_EQ(core::ParseListValue("[a,,b]"), (V{"a", "", "b"}));
+  EXPECT_TRUE(core::ParseListValue("").empty());
+  EXPECT_TRUE(core::ParseListValue("[ ]").empty());
 }
 
 TEST(Spec, UnbalancedBracketsNameTheColumn) {
