@@ -47,7 +47,7 @@ std::vector<core::ParamSpec> ExperimentSpecs() {
 
 std::vector<core::ParamSpec> EvalSpecs() {
   return {
-      core::StringParam("policies", "[none,bottleneck_fq_codel,static_htb,autorate,oracle]",
+      core::StringParam("policies", "[none,bottleneck_fq_codel,sqm,static_htb,autorate,oracle]",
                         "policies to evaluate: baseline names (none, bottleneck_fq_codel, "
                         "static_htb, autorate, oracle) and trained run folders (policy.bin)"),
       core::StringParam("traces", "",
@@ -254,8 +254,8 @@ double JsonNum(const core::Json& j) { return j.is_number() ? j.get<double>() : N
 }  // namespace
 
 const std::vector<std::string>& BaselineNames() {
-  static const std::vector<std::string> names = {"none", kFqCodelBaseline, "static_htb", "autorate",
-                                                 "oracle"};
+  static const std::vector<std::string> names = {"none",       kFqCodelBaseline, "sqm",
+                                                 "static_htb", "autorate",       "oracle"};
   return names;
 }
 

@@ -6,7 +6,7 @@
 //                 length (max_episode_steps or episode_s), classes, SLAs, reward weights, ...
 //   [eval]        policies, traces, format, seeds, seed, workers
 //
-// Policies are baselines by name (BaselineNames: none, bottleneck_fq_codel, static_htb,
+// Policies are baselines by name (BaselineNames: none, bottleneck_fq_codel, sqm, static_htb,
 // autorate, oracle; the env's `controller` parameter applies them) or trained run folders
 // holding policy.bin (models/policy.h, run torch-free). For each policy x trace x seed one
 // episode runs in a worker process of its own (fork; ns-3 allows one simulation per process),

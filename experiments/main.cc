@@ -128,7 +128,7 @@ int CmdEval(const std::vector<std::string>& args) {
   po::options_description desc("eval options");
   desc.add_options()("config", po::value<std::string>(), "eval config (INI)")(
       "policy", po::value<std::vector<std::string>>()->composing(),
-      "a baseline (none, bottleneck_fq_codel, static_htb, autorate, oracle) or a run folder "
+      "a baseline (none, bottleneck_fq_codel, sqm, static_htb, autorate, oracle) or a run folder "
       "with policy.bin; repeatable, replaces [eval] policies")(
       "traces", po::value<std::vector<std::string>>()->multitoken()->composing(),
       "trace files or folders; replaces [eval] traces")("format", po::value<std::string>(),

@@ -45,6 +45,10 @@ struct AccessPathOptions {
   double server_delay_s = 0.001;
   std::string shaping_qdisc = "htb";
   std::string bottleneck_qdisc = "none";  // above the edge's buffer (none: the device buffer)
+  // A token-bucket rate limit (bit/s) above the shaping points' queue disc, as SQM sets up a
+  // shaper with FQ-CoDel under it; 0: none. Only for a qdisc other than htb and none.
+  double shaper_down_bps = 0.0, shaper_up_bps = 0.0;
+  std::string htb_leaf = "pfifo";  // the HTB classes' leaves: pfifo or codel
   CrossTrafficOptions cross;
   uint64_t seed = 0;
 };

@@ -43,32 +43,22 @@ const LinkSample* AllSample(const std::vector<LinkSample>& samples, const std::s
   return nullptr;
 }
 
-class NoneController : public ShapingController {
+// A config that never changes: none, static_htb and sqm.
+class FixedController : public ShapingController {
  public:
-  explicit NoneController(ControllerSpec s) : spec_(std::move(s)) {
-    config_ =
-        ClassHtb(spec_.classes, spec_.max_link_bps, std::vector<double>(spec_.classes.size(), 1.0),
-                 1.0, false, spec_.min_class_bps, spec_.class_queue_packets);
-  }
+  explicit FixedController(HtbConfig config) : config_(std::move(config)) {}
   HtbConfig Reset() override { return config_; }
   HtbConfig Next(const std::vector<LinkSample>&, const HtbConfig&) override { return config_; }
 
  private:
-  ControllerSpec spec_;
   HtbConfig config_;
 };
 
-class StaticHtbController : public ShapingController {
- public:
-  explicit StaticHtbController(ControllerSpec s)
-      : spec_(std::move(s)), config_(StaticClasses(spec_, spec_.static_bps)) {}
-  HtbConfig Reset() override { return config_; }
-  HtbConfig Next(const std::vector<LinkSample>&, const HtbConfig&) override { return config_; }
-
- private:
-  ControllerSpec spec_;
-  HtbConfig config_;
-};
+// Every class at an equal share of `total_bps`, guaranteed, prio 0.
+HtbConfig FlatClasses(const ControllerSpec& s, double total_bps) {
+  return ClassHtb(s.classes, total_bps, std::vector<double>(s.classes.size(), 1.0), 1.0, false,
+                  s.min_class_bps, s.class_queue_packets);
+}
 
 class OracleController : public ShapingController {
  public:
@@ -277,17 +267,23 @@ HtbConfig AutorateController::Next(const std::vector<LinkSample>& samples, const
 }
 
 const std::vector<std::string>& ControllerNames() {
-  static const std::vector<std::string> names = {"none", "static_htb", "autorate", "oracle"};
+  static const std::vector<std::string> names = {"none", "sqm", "static_htb", "autorate", "oracle"};
   return names;
 }
 
 bool ControllerReadsTruth(const std::string& name) { return name == "oracle"; }
 
+bool ControllerShapesWithHtb(const std::string& name) { return name != "sqm"; }
+
 std::unique_ptr<ShapingController> MakeController(const std::string& name,
                                                   const ControllerSpec& spec) {
   spec.Validate("controller " + name);
-  if (name == "none") return std::make_unique<NoneController>(spec);
-  if (name == "static_htb") return std::make_unique<StaticHtbController>(spec);
+  if (name == "none")
+    return std::make_unique<FixedController>(FlatClasses(spec, spec.max_link_bps));
+  if (name == "sqm") return std::make_unique<FixedController>(FlatClasses(spec, spec.static_bps));
+  if (name == "static_htb") {
+    return std::make_unique<FixedController>(StaticClasses(spec, spec.static_bps));
+  }
   if (name == "autorate") return std::make_unique<AutorateController>(spec);
   if (name == "oracle") return std::make_unique<OracleController>(spec);
   throw std::invalid_argument("controller '" + core::Printable(name) + "': unknown (controllers: " +

@@ -7,6 +7,11 @@
 //   none        the HTB root at the decoder's upper bound (max_link_bps), equal shares, every
 //               prio 0: nothing is shaped while the link is slower than that (the queue stays
 //               in the bottleneck's buffer)
+//   sqm         SQM as people deploy it: a token-bucket shaper at a fixed total (static_bps)
+//               with FQ-CoDel under it. The scenario holds it (qdisc = fq_codel under
+//               shaper_down_mbps, set by the shaping env); the controller only reports it, as
+//               one flat HTB config (equal guaranteed shares, prio 0), for the observation and
+//               the reward (ControllerShapesWithHtb: false)
 //   static_htb  a fixed total (static_bps); half of it guaranteed as the classes' rates, in
 //               shares gaming 1 : web 2 : video 3 : bulk 2 (cross, other 1), the other half lent
 //               by prio (latency rank: gaming, web, video, bulk); ceil = total: what an
@@ -111,10 +116,13 @@ class AutorateController : public ShapingController {
   std::string last_move_ = "hold";
 };
 
-// The names MakeController knows: none, static_htb, autorate, oracle.
+// The names MakeController knows: none, sqm, static_htb, autorate, oracle.
 const std::vector<std::string>& ControllerNames();
 // Whether controller `name` reads [truth] fields (the oracle does).
 bool ControllerReadsTruth(const std::string& name);
+// Whether controller `name`'s configs are applied to an HTB shaping point (all but sqm, whose
+// shaper is the scenario's own).
+bool ControllerShapesWithHtb(const std::string& name);
 // Controller `name` (validates `spec`); throws std::invalid_argument for an unknown name,
 // listing the known ones.
 std::unique_ptr<ShapingController> MakeController(const std::string& name,

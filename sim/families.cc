@@ -81,10 +81,45 @@ std::unique_ptr<CapacityProcess> TraceFrom(const std::string& path, double offse
   return offset_s > 0 ? OffsetCapacity(std::move(trace), offset_s) : std::move(trace);
 }
 
+// The access families' token-bucket shapers above a non-HTB shaping queue disc (SQM).
+std::vector<core::ParamSpec> ShaperSpecs() {
+  return {
+      core::DoubleParam("shaper_down_mbps", 0.0,
+                        "a token-bucket rate limit above the downlink shaping point's qdisc, "
+                        "as SQM puts FQ-CoDel under a shaper (qdisc other than htb and none; "
+                        "0: none)",
+                        0.0, 1e6),
+      core::DoubleParam("shaper_up_mbps", 0.0,
+                        "the same above the uplink shaping point's qdisc (0: none)", 0.0, 1e6),
+      core::StringParam("htb_leaf", "pfifo",
+                        "the HTB classes' leaf queues (qdisc = htb): pfifo (drop-tail, what "
+                        "every kernel has) or codel (CoDel's drops keep each class's queue "
+                        "short)",
+                        {"pfifo", "codel"}),
+  };
+}
+
 // The access-path scenario on the backend `params` names.
 std::unique_ptr<Scenario> MakeAccess(const core::Params& p, AccessScenarioSpec spec) {
   spec.path.shaping_qdisc = p.String("qdisc");
   spec.path.bottleneck_qdisc = p.String("bottleneck_qdisc");
+  for (const char* key : {"shaper_down_mbps", "shaper_up_mbps"}) {
+    const double mbps = p.Double(key);
+    if (mbps > 0 && (spec.path.shaping_qdisc == "htb" || spec.path.shaping_qdisc == "none")) {
+      throw std::invalid_argument(std::string(key) + " = " + core::FormatDouble(mbps) +
+                                  ": a shaper above qdisc = " + spec.path.shaping_qdisc +
+                                  " (it needs a qdisc to hold the queue, such as fq_codel; "
+                                  "with htb, set the HTB rates instead)");
+    }
+  }
+  spec.path.htb_leaf = p.String("htb_leaf");
+  if (spec.path.htb_leaf != "pfifo" && spec.path.shaping_qdisc != "htb") {
+    throw std::invalid_argument(
+        "htb_leaf = " + spec.path.htb_leaf +
+        ": the leaves of HTB classes, but qdisc = " + spec.path.shaping_qdisc);
+  }
+  spec.path.shaper_down_bps = p.Double("shaper_down_mbps") * 1e6;
+  spec.path.shaper_up_bps = p.Double("shaper_up_mbps") * 1e6;
   spec.workload = ParseWorkload(p.String("workload"), p.String("tcp"), "workload");
   // Build the capacity processes once now, so that bad traces fail before any run.
   spec.capacity(0, true);
@@ -134,7 +169,7 @@ std::vector<core::ParamSpec> TetheredSpecs() {
                          1000000),
           core::DoubleParam("loss", 0.0, "random loss on the cellular link", 0.0, 0.5),
       },
-      CommonScenarioSpecs("bulk,video,gaming,web", "cubic"));
+      Concat(CommonScenarioSpecs("bulk,video,gaming,web", "cubic"), ShaperSpecs()));
 }
 
 std::unique_ptr<Scenario> MakeTethered(const core::Params& p) {
@@ -242,7 +277,7 @@ std::vector<core::ParamSpec> InternetSpecs() {
           core::DoubleParam("cross_on_s", 1.0, "mean on period (Pareto)", 0.001, 3600.0),
           core::DoubleParam("cross_off_s", 2.0, "mean off period (Pareto)", 0.001, 3600.0),
       },
-      CommonScenarioSpecs("bulk,video,web", "cubic"));
+      Concat(CommonScenarioSpecs("bulk,video,web", "cubic"), ShaperSpecs()));
 }
 
 std::unique_ptr<Scenario> MakeInternet(const core::Params& p) {

@@ -202,6 +202,14 @@ class ShapingEnv : public EnvBase {
       spec.Set("buffer_packets", std::to_string(lo + rng.UniformInt(hi >= lo ? hi - lo + 1 : 1)));
     }
     const uint64_t seed = rng.NextU64();
+    // SQM's shaper is the scenario's: FQ-CoDel under a token bucket at the controller's total.
+    double sqm_bps = 0.0;
+    if (!controller_name_.empty() && !sim::ControllerShapesWithHtb(controller_name_)) {
+      sqm_bps = StaticRateBps(spec);
+      spec.Set("qdisc", "fq_codel");
+      spec.Set("htb_leaf", "pfifo");  // no HTB: its leaves do not apply
+      spec.Set("shaper_" + point_ + "_mbps", core::FormatDouble(sqm_bps / 1e6));
+    }
     const std::string text = spec.Text();
     if (!scenario_ || text != scenario_text_) {
       scenario_.reset();  // ns-3: the old simulation goes before the new one is built
@@ -213,12 +221,12 @@ class ShapingEnv : public EnvBase {
     reward_->Reset();
     applied_ = decoder_->Reset();
     if (!controller_name_.empty()) {
-      controller_spec_.static_bps = StaticRateBps(spec);
+      controller_spec_.static_bps = sqm_bps > 0 ? sqm_bps : StaticRateBps(spec);
       controller_ = sim::MakeController(controller_name_, controller_spec_);
       applied_ = controller_->Reset();
       truth_capacity_ = sim::ControllerReadsTruth(controller_name_) ? TruthCapacity(spec) : nullptr;
     }
-    scenario_->ApplyShaping(point_, applied_);
+    if (sqm_bps == 0) scenario_->ApplyShaping(point_, applied_);
     // Warm-up steps under the initial shaping (at least one), so that the first observation is
     // a real one, with the applications started.
     sim::RewardTerms terms;
@@ -287,7 +295,7 @@ class ShapingEnv : public EnvBase {
                                     core::FormatDouble(a.min_link_bps / 1e6) + ", " +
                                     core::FormatDouble(a.max_link_bps / 1e6) + "]");
       }
-    } else if ((name == "static_htb" || name == "autorate") &&
+    } else if (UsesMeanCapacity(name) &&
                (!base_.params.Has("capacity") || (base_.params.String("capacity") != "trace" &&
                                                   base_.params.String("capacity") != "constant"))) {
       throw std::invalid_argument(
@@ -297,6 +305,18 @@ class ShapingEnv : public EnvBase {
           "); give controller_mbps");
     }
     c.Validate(what);
+    const std::string shaper_key = "shaper_" + point_ + "_mbps";
+    if (!sim::ControllerShapesWithHtb(name) && !base_.params.Has(shaper_key)) {
+      throw std::invalid_argument(what + ": scenario " + base_.spec.name() + " has no " +
+                                  shaper_key +
+                                  " (the token-bucket shaper sqm puts FQ-CoDel under)");
+    }
+  }
+
+  // Whether controller `name`'s total is controller_fraction x the link's mean capacity when
+  // controller_mbps is 0.
+  static bool UsesMeanCapacity(const std::string& name) {
+    return name == "static_htb" || name == "autorate" || name == "sqm";
   }
 
   // static_htb's total and autorate's base: controller_mbps, or controller_fraction x the mean
@@ -304,9 +324,7 @@ class ShapingEnv : public EnvBase {
   // constant rate), clamped to the decoder's range.
   double StaticRateBps(const core::Spec& spec) const {
     if (controller_mbps_ > 0) return controller_mbps_ * 1e6;
-    if (controller_name_ != "static_htb" && controller_name_ != "autorate") {
-      return controller_spec_.max_link_bps;
-    }
+    if (!UsesMeanCapacity(controller_name_)) return controller_spec_.max_link_bps;
     const core::Params sp = core::Params::Resolve(sim::ScenarioRegistry().Find(spec.name()).params,
                                                   spec.Values(), kWhere + "scenario");
     double mean_bps = 0.0;
@@ -537,14 +555,15 @@ std::vector<core::ParamSpec> ShapingParams() {
       BoolParam("info", true, "report the per-class truth metrics and reward terms in the info"),
       StringParam("controller", "agent",
                   "who shapes: agent (the action, decoded) or a rule-based baseline that ignores "
-                  "the action (sim/controllers.h): none (transparent at max_link_mbps), "
-                  "static_htb, autorate (after cake-autorate), oracle (true capacity x 0.95; a "
-                  "reference)",
-                  {"agent", "none", "static_htb", "autorate", "oracle"}),
-      DoubleParam("controller_mbps", 0.0,
-                  "static_htb's total and autorate's base rate; 0: controller_fraction x the "
-                  "mean capacity of the episode's trace (or constant rate)",
-                  0.0, 1e6),
+                  "the action (sim/controllers.h): none (transparent at max_link_mbps), sqm "
+                  "(FQ-CoDel under a static shaper), static_htb, autorate (after "
+                  "cake-autorate), oracle (true capacity x 0.95; a reference)",
+                  {"agent", "none", "sqm", "static_htb", "autorate", "oracle"}),
+      DoubleParam(
+          "controller_mbps", 0.0,
+          "sqm's and static_htb's total, autorate's base rate; 0: controller_fraction x the "
+          "mean capacity of the episode's trace (or constant rate)",
+          0.0, 1e6),
       DoubleParam("controller_fraction", 0.85,
                   "the fraction of the mean capacity controller_mbps = 0 takes", 0.01, 1.0),
   };

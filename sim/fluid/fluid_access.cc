@@ -252,9 +252,10 @@ class FluidAccessScenario : public Scenario {
       classes[i] = flows_[i].app_class;
       packets[i] = flows_[i].packet_bytes;
     }
+    const bool codel = o.htb_leaf == "codel";
     shaper_down_.Init(shaping_kind_, classes, packets,
-                      ScaledHtb(TransparentHtb(o.access_rate_bps), scale_));
-    shaper_up_.Init(shaping_kind_, classes, packets, ScaledHtb(TransparentHtb(1e9), scale_));
+                      ScaledHtb(TransparentHtb(o.access_rate_bps), scale_), codel);
+    shaper_up_.Init(shaping_kind_, classes, packets, ScaledHtb(TransparentHtb(1e9), scale_), codel);
     bottleneck_.Init(bottleneck_kind_, classes, packets, TransparentHtb(1e9));
     for (auto* v :
          {&a_, &b_, &c_, &drop_, &in_down_, &in_up_, &shaped_, &served_up_, &aqm_out_, &dev_in_}) {
@@ -301,6 +302,12 @@ class FluidAccessScenario : public Scenario {
                                   info_.qdisc);
     }
     (point == "down" ? shaper_down_ : shaper_up_).htb.Configure(ScaledHtb(config, scale_));
+  }
+
+  // What a shaping point may send in a step of `dt` s with room `room` (bytes) below it, under
+  // a token-bucket shaper at `shaper_bps` (unscaled; 0: none).
+  double Shaped(double room, double shaper_bps, double dt) const {
+    return shaper_bps > 0 ? std::min(room, shaper_bps * scale_ / 8.0 * dt) : room;
   }
 
   double now_s() const override { return t_; }
@@ -457,12 +464,12 @@ class FluidAccessScenario : public Scenario {
     Lose(b_, spec_.path.down.loss_rate);
     const double access_cap = access_bps_ / 8.0 * dt;
     const double dev_room = std::max(0.0, access_dev_.limit[0] - access_dev_.total[0] + access_cap);
-    shaper_down_.Step(b_, dev_room, dt, t, dev_in_, drop_);
+    shaper_down_.Step(b_, Shaped(dev_room, spec_.path.shaper_down_bps, dt), dt, t, dev_in_, drop_);
     access_dev_.Arrivals(dev_in_);
     access_dev_.Step(dev_in_, &access_cap, dt, c_, drop_);
     // up: up shaper (held back while the gateway buffer is full) -> gateway buffer -> edge
     const double room = std::max(0.0, gateway_.limit[0] - gateway_.total[0] + cap_up);
-    shaper_up_.Step(in_up_, room, dt, t, shaped_, drop_);
+    shaper_up_.Step(in_up_, Shaped(room, spec_.path.shaper_up_bps, dt), dt, t, shaped_, drop_);
     gateway_.Arrivals(shaped_);
     gateway_.Step(shaped_, &cap_up, dt, served_up_, drop_);
     Lose(served_up_, spec_.path.up.loss_rate);

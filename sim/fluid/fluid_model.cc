@@ -195,6 +195,27 @@ double FluidQueue::RemoveOldest(size_t flow, double bytes) {
   return removed;
 }
 
+void FluidHtb::CodelDrops(double end_s, std::vector<double>& dropped) {
+  for (int g = 0; g < queue.groups; ++g) {
+    const double total = queue.total[g];
+    const double rate = queue.served_rate[g];
+    if (total <= 0 || rate <= 0) {
+      codel[g].Drops(0.0, 0.0, end_s);  // an empty leaf leaves the dropping state
+      continue;
+    }
+    const int packets = codel[g].Drops(total / rate, total, end_s);
+    if (packets <= 0) continue;
+    for (size_t i = 0; i < queue.backlog.size(); ++i) {
+      if (queue.group_of[i] != g || queue.backlog[i] <= 0) continue;
+      credit[i] += packets * queue.backlog[i] / total;
+      if (credit[i] < 1.0) continue;
+      const double k = std::floor(credit[i]);
+      credit[i] -= k;
+      dropped[i] += queue.RemoveOldest(i, k * packet[i]);
+    }
+  }
+}
+
 void FluidAqm::DropQueued(int packets, std::vector<double>& dropped) {
   const double total = fifo.total[0];
   if (packets <= 0 || total <= 0) return;

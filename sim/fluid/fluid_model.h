@@ -179,14 +179,63 @@ struct FluidQueue {
   std::vector<char> pass_;  // per group, this step: nothing queued, arrivals all served
 };
 
+// CoDel's control law (RFC 8289, as ns-3's CoDelQueueDisc): once the sojourn time has stayed
+// above `target` for an `interval`, drop at dequeue, the next drop interval/sqrt(count) later.
+struct FluidCodel {
+  static constexpr double kTarget = 0.005;     // s (ns-3 default)
+  static constexpr double kInterval = 0.100;   // s
+  static constexpr double kMinBytes = 1500.0;  // no drop with at most one MTU queued
+  bool dropping = false, above = false;
+  double first_above_s = 0.0, drop_next_s = 0.0;
+  int count = 0, last_count = 0;
+
+  // Packets to drop at time `now` (s) for a queue of `bytes` whose head waited `sojourn_s`.
+  int Drops(double sojourn_s, double bytes, double now) {
+    bool ok = false;
+    if (sojourn_s < kTarget || bytes <= kMinBytes) {
+      above = false;
+    } else if (!above) {
+      above = true;
+      first_above_s = now + kInterval;
+    } else if (now >= first_above_s) {
+      ok = true;
+    }
+    int drops = 0;
+    if (dropping) {
+      if (!ok) {
+        dropping = false;
+      } else {
+        while (now >= drop_next_s && drops < 1000) {
+          ++drops;
+          ++count;
+          drop_next_s += kInterval / std::sqrt(static_cast<double>(count));
+        }
+      }
+    } else if (ok) {
+      drops = 1;
+      dropping = true;
+      const int delta = count - last_count;
+      count = (delta > 1 && now - drop_next_s < 16 * kInterval) ? delta : 1;
+      last_count = count;
+      drop_next_s = now + kInterval / std::sqrt(static_cast<double>(count));
+    }
+    return drops;
+  }
+};
+
 // The HTB shaper as a fluid queue with a group per class; disabled (one FIFO group of 1000
-// packets) for the other queue discs.
+// packets) for the other queue discs. Each class's leaf is a FIFO or, with `codel_leaves`, a
+// FIFO under CoDel's control law (FluidCodel, on the class's sojourn time; drops at the head,
+// shared by the class's flows by backlog, whole packets by a per-flow credit).
 struct FluidHtb {
   HtbConfig config;
   bool enabled = false;
+  bool codel_leaves = false;
   FluidQueue queue;
   std::vector<AppClass> flow_class;
+  std::vector<double> packet, credit;  // per flow: IP bytes of a packet, packets of drop owed
   std::array<double, kNumAppClasses> grant{};
+  std::array<FluidCodel, kNumAppClasses> codel{};
 
   void Init(const std::vector<AppClass>& classes) {
     flow_class = classes;
@@ -236,9 +285,9 @@ struct FluidHtb {
     }
     return static_cast<int>(config.default_class);
   }
-  // Serves at most `link_cap` bytes this step.
-  void Step(const std::vector<double>& in, double link_cap, double dt, std::vector<double>& out,
-            std::vector<double>& dropped) {
+  // Serves at most `link_cap` bytes this step (of `dt` s, ending at `end_s`).
+  void Step(const std::vector<double>& in, double link_cap, double dt, double end_s,
+            std::vector<double>& out, std::vector<double>& dropped) {
     queue.Arrivals(in);
     if (!enabled) {
       queue.Step(in, &link_cap, dt, out, dropped);
@@ -286,7 +335,10 @@ struct FluidHtb {
       }
     }
     queue.Step(in, grant.data(), dt, out, dropped);
+    if (codel_leaves) CodelDrops(end_s, dropped);
   }
+  // CoDel at each class's leaf after a step ending at `end_s` (s).
+  void CodelDrops(double end_s, std::vector<double>& dropped);
   double Delay(AppClass a) const { return queue.Delay(enabled ? ClassOf(a) : 0); }
   double Backlog(size_t flow) const { return queue.backlog[flow]; }
 };
@@ -296,50 +348,6 @@ enum class QdiscKind { kNone, kHtb, kFifo, kCodel, kFqCodel, kPie, kRed };
 
 // Parses a queue disc name; an unknown one is an error naming `key` and the value.
 QdiscKind ParseQdisc(const std::string& key, const std::string& value);
-
-// CoDel's control law (RFC 8289, as ns-3's CoDelQueueDisc): once the sojourn time has stayed
-// above `target` for an `interval`, drop at dequeue, the next drop interval/sqrt(count) later.
-struct FluidCodel {
-  static constexpr double kTarget = 0.005;     // s (ns-3 default)
-  static constexpr double kInterval = 0.100;   // s
-  static constexpr double kMinBytes = 1500.0;  // no drop with at most one MTU queued
-  bool dropping = false, above = false;
-  double first_above_s = 0.0, drop_next_s = 0.0;
-  int count = 0, last_count = 0;
-
-  // Packets to drop at time `now` (s) for a queue of `bytes` whose head waited `sojourn_s`.
-  int Drops(double sojourn_s, double bytes, double now) {
-    bool ok = false;
-    if (sojourn_s < kTarget || bytes <= kMinBytes) {
-      above = false;
-    } else if (!above) {
-      above = true;
-      first_above_s = now + kInterval;
-    } else if (now >= first_above_s) {
-      ok = true;
-    }
-    int drops = 0;
-    if (dropping) {
-      if (!ok) {
-        dropping = false;
-      } else {
-        while (now >= drop_next_s && drops < 1000) {
-          ++drops;
-          ++count;
-          drop_next_s += kInterval / std::sqrt(static_cast<double>(count));
-        }
-      }
-    } else if (ok) {
-      drops = 1;
-      dropping = true;
-      const int delta = count - last_count;
-      count = (delta > 1 && now - drop_next_s < 16 * kInterval) ? delta : 1;
-      last_count = count;
-      drop_next_s = now + kInterval / std::sqrt(static_cast<double>(count));
-    }
-    return drops;
-  }
-};
 
 // The non-HTB queue discs as fluid queues with per-flow backlog (IP bytes), with ns-3 3.37's
 // defaults: FIFO (1000 packets); CoDel (1500 packets, drops at dequeue by FluidCodel); FQ-CoDel
@@ -402,12 +410,17 @@ struct FluidQdisc {
   FluidHtb htb;  // kHtb
   FluidAqm aqm;  // the others
 
-  // `classes` and `packet_bytes`: per flow. HTB starts with `htb_start`.
+  // `classes` and `packet_bytes`: per flow. HTB starts with `htb_start`, its leaves CoDel with
+  // `codel_leaves`.
   void Init(QdiscKind k, const std::vector<AppClass>& classes,
-            const std::vector<double>& packet_bytes, const HtbConfig& htb_start) {
+            const std::vector<double>& packet_bytes, const HtbConfig& htb_start,
+            bool codel_leaves = false) {
     kind = k;
     htb = FluidHtb();
     if (k == QdiscKind::kHtb) {
+      htb.codel_leaves = codel_leaves;
+      htb.packet = packet_bytes;
+      htb.credit.assign(packet_bytes.size(), 0.0);
       htb.Configure(htb_start);
       htb.Init(classes);
     } else if (k != QdiscKind::kNone) {
@@ -418,7 +431,7 @@ struct FluidQdisc {
   void Step(const std::vector<double>& in, double capacity, double dt, double now,
             std::vector<double>& out, std::vector<double>& dropped) {
     if (kind == QdiscKind::kHtb) {
-      htb.Step(in, capacity, dt, out, dropped);
+      htb.Step(in, capacity, dt, now + dt, out, dropped);
     } else if (kind == QdiscKind::kNone) {
       for (size_t i = 0; i < in.size(); ++i) out[i] += in[i];
     } else {

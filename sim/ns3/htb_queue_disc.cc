@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "ns3/codel-queue-disc.h"
 #include "ns3/fifo-queue-disc.h"
 #include "ns3/ipv4-queue-disc-item.h"
 #include "ns3/log.h"
@@ -221,12 +222,18 @@ bool HtbQueueDisc::CheckConfig() {
     return false;
   }
   if (GetNQueueDiscClasses() == 0) {
-    // One FIFO per application class, the only children this queue disc uses.
+    // One leaf per application class (a FIFO or CoDel), the only children this queue disc
+    // uses.
     for (int c = 0; c < kNumAppClasses; ++c) {
-      ns3::Ptr<ns3::FifoQueueDisc> fifo = ns3::CreateObject<ns3::FifoQueueDisc>();
-      fifo->SetMaxSize(ns3::QueueSize(ns3::QueueSizeUnit::PACKETS, config_.class_queue_packets));
+      ns3::Ptr<ns3::QueueDisc> leaf;
+      if (codel_leaves_) {
+        leaf = ns3::CreateObject<ns3::CoDelQueueDisc>();
+      } else {
+        leaf = ns3::CreateObject<ns3::FifoQueueDisc>();
+      }
+      leaf->SetMaxSize(ns3::QueueSize(ns3::QueueSizeUnit::PACKETS, config_.class_queue_packets));
       ns3::Ptr<ns3::QueueDiscClass> qd_class = ns3::CreateObject<ns3::QueueDiscClass>();
-      qd_class->SetQueueDisc(fifo);
+      qd_class->SetQueueDisc(leaf);
       AddQueueDiscClass(qd_class);
     }
   }

@@ -3,8 +3,8 @@
 // holds the link rate), classified by DSCP into application classes. Included only by sim/
 // sources (ns-3 headers).
 //
-// Each leaf class has a guaranteed rate, a ceiling, a priority and a FIFO. Rate tokens refill
-// at `rate` up to a burst, ceiling tokens at `ceil` up to a cburst (HtbBurstBytes: one
+// Each leaf class has a guaranteed rate, a ceiling, a priority and a FIFO (or CoDel). Rate tokens
+// refill at `rate` up to a burst, ceiling tokens at `ceil` up to a cburst (HtbBurstBytes: one
 // millisecond at the rate plus one MTU). Dequeue, as in Linux: first the classes within
 // their own rate ("green"), lowest prio first, deficit round robin (quantum = rate / 10 bytes
 // per second, clamped to [1000, 200000] bytes) among equal prio; then classes over their rate
@@ -27,6 +27,9 @@ class HtbQueueDisc : public ns3::QueueDisc {
   HtbQueueDisc();
   ~HtbQueueDisc() override;
 
+  // Makes each class's leaf CoDel (RFC 8289, ns-3's defaults, limited to the config's
+  // class_queue_packets) instead of a FIFO; before the queue disc starts.
+  void SetCodelLeaves(bool codel) { codel_leaves_ = codel; }
   // Applies `config` (validated; throws std::invalid_argument) now.
   void Configure(const HtbConfig& config);
   const HtbConfig& config() const { return config_; }
@@ -75,6 +78,7 @@ class HtbQueueDisc : public ns3::QueueDisc {
 
   HtbConfig config_;
   bool configured_ = false;
+  bool codel_leaves_ = false;
   std::array<ClassState, kNumAppClasses> classes_;
   // Per round robin (own rate, borrowed) and prio: the class whose turn it is.
   std::array<std::array<int, 8>, 2> turn_{};

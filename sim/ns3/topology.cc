@@ -1,10 +1,12 @@
 #include "sim/ns3/topology.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
 #include "core/rng.h"
 #include "ns3/application.h"
+#include "ns3/fq-codel-queue-disc.h"
 #include "ns3/inet-socket-address.h"
 #include "ns3/internet-stack-helper.h"
 #include "ns3/ipv4-address-helper.h"
@@ -17,6 +19,7 @@
 #include "ns3/simulator.h"
 #include "ns3/socket.h"
 #include "ns3/string.h"
+#include "ns3/tbf-queue-disc.h"
 #include "ns3/traffic-control-helper.h"
 #include "ns3/traffic-control-layer.h"
 #include "ns3/udp-socket-factory.h"
@@ -97,34 +100,54 @@ void RemoveRootQdisc(ns3::Ptr<ns3::NetDevice> device) {
 }
 
 ns3::Ptr<ns3::QueueDisc> InstallQdisc(ns3::Ptr<ns3::NetDevice> device, const std::string& name,
-                                      double link_rate_bps) {
+                                      double link_rate_bps, double shaper_bps, bool codel_leaves) {
   RemoveRootQdisc(device);
   if (name == "none") return nullptr;
-  if (name != "htb") return InstallNamedQdisc(device, name);
+  if (name != "htb") return InstallNamedQdisc(device, name, shaper_bps);
   ns3::Ptr<HtbQueueDisc> htb = ns3::CreateObject<HtbQueueDisc>();
+  htb->SetCodelLeaves(codel_leaves);
   htb->Configure(TransparentHtb(link_rate_bps));
   device->GetNode()->GetObject<ns3::TrafficControlLayer>()->SetRootQueueDiscOnDevice(device, htb);
   return htb;
 }
 
-ns3::Ptr<ns3::QueueDisc> InstallNamedQdisc(ns3::Ptr<ns3::NetDevice> device,
-                                           const std::string& name) {
+ns3::Ptr<ns3::QueueDisc> InstallNamedQdisc(ns3::Ptr<ns3::NetDevice> device, const std::string& name,
+                                           double shaper_bps) {
   RemoveRootQdisc(device);
-  ns3::TrafficControlHelper tch;
+  const char* type = nullptr;
   if (name == "fifo") {
-    tch.SetRootQueueDisc("ns3::FifoQueueDisc", "MaxSize", ns3::StringValue("1000p"));
+    type = "ns3::FifoQueueDisc";
   } else if (name == "codel") {
-    tch.SetRootQueueDisc("ns3::CoDelQueueDisc");
+    type = "ns3::CoDelQueueDisc";
   } else if (name == "fq_codel") {
-    tch.SetRootQueueDisc("ns3::FqCoDelQueueDisc");
+    type = "ns3::FqCoDelQueueDisc";
   } else if (name == "pie") {
-    tch.SetRootQueueDisc("ns3::PieQueueDisc");
+    type = "ns3::PieQueueDisc";
   } else if (name == "red") {
-    tch.SetRootQueueDisc("ns3::RedQueueDisc");
+    type = "ns3::RedQueueDisc";
   } else {
     throw std::invalid_argument("unknown queue disc '" + name + "'");
   }
-  return tch.Install(device).Get(0);
+  // (FifoQueueDisc's default size is 1000 packets, as Linux's pfifo_fast.)
+  ns3::TrafficControlHelper tch;
+  if (shaper_bps > 0) {
+    const auto burst = static_cast<uint32_t>(std::max(2.0 * 1500, shaper_bps / 8 * 1e-3));
+    const uint16_t root = tch.SetRootQueueDisc(
+        "ns3::TbfQueueDisc", "Rate", ns3::DataRateValue(ns3::DataRate(shaper_bps)), "Burst",
+        ns3::UintegerValue(burst), "Mtu", ns3::UintegerValue(1500));
+    tch.AddQueueDiscClasses(root, 1, "ns3::QueueDiscClass");
+    tch.AddChildQueueDisc(root, 0, type);
+  } else {
+    tch.SetRootQueueDisc(type);
+  }
+  ns3::Ptr<ns3::QueueDisc> root = tch.Install(device).Get(0);
+  // A child knows no device: FQ-CoDel's quantum (the device MTU when 0) must be given, or its
+  // round robin never earns credit. 1514: Linux's default (MTU plus Ethernet header).
+  if (shaper_bps > 0 && name == "fq_codel") {
+    ns3::DynamicCast<ns3::FqCoDelQueueDisc>(root->GetQueueDiscClass(0)->GetQueueDisc())
+        ->SetQuantum(1514);
+  }
+  return root;
 }
 
 int64_t AssignRandomStreams(int64_t first) {
@@ -136,6 +159,8 @@ int64_t AssignRandomStreams(int64_t first) {
     if (!tc) continue;
     for (uint32_t d = 0; d < node->GetNDevices(); ++d) {
       ns3::Ptr<ns3::QueueDisc> q = tc->GetRootQueueDiscOnDevice(node->GetDevice(d));
+      // A token-bucket shaper's child (InstallNamedQdisc) draws as a root would.
+      if (ns3::DynamicCast<ns3::TbfQueueDisc>(q)) q = q->GetQueueDiscClass(0)->GetQueueDisc();
       if (auto red = ns3::DynamicCast<ns3::RedQueueDisc>(q)) stream += red->AssignStreams(stream);
       if (auto pie = ns3::DynamicCast<ns3::PieQueueDisc>(q)) stream += pie->AssignStreams(stream);
     }
@@ -224,8 +249,11 @@ AccessPath BuildAccessPath(const AccessPathOptions& o) {
   // FIFOs elsewhere as on a Linux host.
   const double down_rate = o.access_rate_bps;
   const double up_rate = std::max(o.up.capacity->MeanRateBps(0, 60) * 4, 1e9);
-  path.shaper_down = InstallQdisc(path.gateway_access, o.shaping_qdisc, down_rate);
-  path.shaper_up = InstallQdisc(path.gateway_bottleneck, o.shaping_qdisc, up_rate);
+  const bool codel = o.htb_leaf == "codel";
+  path.shaper_down =
+      InstallQdisc(path.gateway_access, o.shaping_qdisc, down_rate, o.shaper_down_bps, codel);
+  path.shaper_up =
+      InstallQdisc(path.gateway_bottleneck, o.shaping_qdisc, up_rate, o.shaper_up_bps, codel);
   path.edge_qdisc = InstallQdisc(path.edge_bottleneck, o.bottleneck_qdisc, 1e9);
   // A queue disc above a trace-link buffer waits for room in it; without one, the buffer is a
   // plain drop-tail queue.

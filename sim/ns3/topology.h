@@ -41,15 +41,19 @@ int64_t AssignRandomStreams(int64_t first);
 void RemoveRootQdisc(ns3::Ptr<ns3::NetDevice> device);
 
 // Installs queue disc `name` (see CheckQdiscName) as the root of `device`, replacing the
-// default one address assignment put there; an HTB starts transparent at `link_rate_bps`.
-// Null for "none".
+// default one address assignment put there; an HTB starts transparent at `link_rate_bps`, its
+// leaves CoDel with `codel_leaves`; any other under a token bucket at `shaper_bps` when that is
+// > 0 (InstallNamedQdisc). Null for "none".
 ns3::Ptr<ns3::QueueDisc> InstallQdisc(ns3::Ptr<ns3::NetDevice> device, const std::string& name,
-                                      double link_rate_bps);
+                                      double link_rate_bps, double shaper_bps = 0.0,
+                                      bool codel_leaves = false);
 
 // Installs a named ns-3 queue disc ("fifo", "codel", "fq_codel", "pie", "red") as the root of
-// `device` (after removing the default one) and returns it.
-ns3::Ptr<ns3::QueueDisc> InstallNamedQdisc(ns3::Ptr<ns3::NetDevice> device,
-                                           const std::string& name);
+// `device` (after removing the default one) and returns it. With `shaper_bps` > 0 the root is
+// a token bucket filter at that rate (burst: 1 ms at the rate, at least two MTUs) and the
+// named queue disc its child, as SQM puts FQ-CoDel under a shaper.
+ns3::Ptr<ns3::QueueDisc> InstallNamedQdisc(ns3::Ptr<ns3::NetDevice> device, const std::string& name,
+                                           double shaper_bps = 0.0);
 
 struct AccessPath {
   ns3::NodeContainer nodes;  // client, gateway, edge, server, then cross_src, cross_dst

@@ -133,13 +133,16 @@ TEST(ShapingEnv, ShapingJustBelowCapacityLowersTheGamingRttOnNs3) {
 // game: they ignore the action; static_htb holds 0.85 x the capacity, the oracle 0.95 x, and
 // each of them and autorate lowers the game's RTT against no shaping.
 struct ControlledFigures {
-  double gaming_rtt_ms = 0.0, bulk_mbps = 0.0, min_shaped = 1e9, max_shaped = 0.0;
+  double gaming_rtt_ms = 0.0, bulk_mbps = 0.0, bulk_delay_ms = 0.0, min_shaped = 1e9,
+         max_shaped = 0.0;
 };
-ControlledFigures Controlled(const std::string& controller, float action = 0.0f) {
+// `leaf`: the scenario's htb_leaf.
+ControlledFigures Controlled(const std::string& controller, float action = 0.0f,
+                             const std::string& leaf = "pfifo") {
   auto env = MakeEnv(
       "shaping(scenario=tethered(capacity=constant,constant_mbps=10,workload=[bulk,gaming],"
-      "backend=fluid),controller=" +
-      controller + ",max_episode_steps=0)");
+      "backend=fluid,htb_leaf=" +
+      leaf + "),controller=" + controller + ",max_episode_steps=0)");
   env->Reset(3);
   ControlledFigures f;
   int counted = 0;
@@ -155,6 +158,7 @@ ControlledFigures Controlled(const std::string& controller, float action = 0.0f)
       ++counted;
     }
     f.bulk_mbps += r.info.Get("bulk.mbps") / (steps - steps / 2);
+    f.bulk_delay_ms += r.info.Get("bulk.delay95") / (steps - steps / 2);
   }
   f.gaming_rtt_ms /= std::max(counted, 1);
   std::cerr << controller << ": gaming RTT p95 " << f.gaming_rtt_ms << " ms, bulk " << f.bulk_mbps
@@ -176,10 +180,20 @@ TEST(ShapingEnv, ControllersShapeInPlaceOfTheAction) {
   EXPECT_NEAR(oracle.max_shaped, 9.5, 1e-6);  // after its first step
   const ControlledFigures autorate = Controlled("autorate");
   EXPECT_LT(autorate.min_shaped, 10.0);
-  for (const ControlledFigures* f : {&fixed, &oracle, &autorate}) {
+  // SQM: FQ-CoDel under a shaper at 0.85 x the capacity (the scenario's, not an HTB).
+  const ControlledFigures sqm = Controlled("sqm");
+  EXPECT_DOUBLE_EQ(sqm.min_shaped, 8.5);
+  EXPECT_DOUBLE_EQ(sqm.max_shaped, 8.5);
+  EXPECT_NEAR(sqm.bulk_mbps, 8.0, 0.6);
+  for (const ControlledFigures* f : {&fixed, &oracle, &autorate, &sqm}) {
     EXPECT_LT(f->gaming_rtt_ms, 0.7 * none.gaming_rtt_ms);
     EXPECT_GT(f->bulk_mbps, 6.0);
   }
+  // CoDel leaves under the same HTB: the bulk class's queue stays short, its rate about the
+  // same.
+  const ControlledFigures codel = Controlled("static_htb", 0.0f, "codel");
+  EXPECT_LT(codel.bulk_delay_ms, 0.5 * fixed.bulk_delay_ms);
+  EXPECT_GT(codel.bulk_mbps, 0.85 * fixed.bulk_mbps);
 }
 
 TEST(ShapingEnv, TheOracleShapesJustBelowTheComingStepsCapacity) {
@@ -211,6 +225,9 @@ TEST(ShapingEnv, ControllerBadInput) {
       std::string::npos);
   EXPECT_NE(error("shaping(controller=autorate)").find("capacity = markov"), std::string::npos);
   EXPECT_NE(error("shaping(controller=cake)").find("controller"), std::string::npos);
+  EXPECT_NE(error("shaping(controller=sqm)").find("capacity = markov"), std::string::npos);
+  EXPECT_NE(error("shaping(scenario=tethered(qdisc=fifo,htb_leaf=codel))").find("htb_leaf"),
+            std::string::npos);
   EXPECT_NO_THROW(MakeEnv("shaping(controller=autorate,controller_mbps=8)"));
 }
 

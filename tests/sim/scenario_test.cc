@@ -76,6 +76,34 @@ TEST(Tethered, ShapingBelowCapacityEmptiesTheCellularBuffer) {
   EXPECT_THROW(s->ApplyShaping("sideways", htb), std::invalid_argument);
 }
 
+// SQM as people deploy it: FQ-CoDel under a token bucket below the link's rate holds the rate
+// and keeps the queue short (CoDel's drops reach TCP), on both backends.
+TEST(Tethered, SqmShaperHoldsItsRateWithAShortQueue) {
+  for (const std::string backend : {"ns3", "fluid"}) {
+    SCOPED_TRACE(backend);
+    const std::string base =
+        "tethered(capacity=constant,constant_mbps=10,workload=bulk,rtt_ms=60,backend=" + backend;
+    auto plain = MakeScenario(base + ")");
+    plain->Start(1);
+    RunFor(*plain, 3);
+    const double unshaped = MeanOver(*plain, 5, "down", "bulk", &LinkSample::delay_p50_ms);
+    plain.reset();
+    auto sqm = MakeScenario(base + ",qdisc=fq_codel,shaper_down_mbps=6)");
+    sqm->Start(1);
+    RunFor(*sqm, 3);
+    const double rate = MeanOver(*sqm, 5, "down", "bulk", &LinkSample::goodput_mbps);
+    const double delay = MeanOver(*sqm, 5, "down", "bulk", &LinkSample::delay_p50_ms);
+    EXPECT_NEAR(rate, 5.7, 0.4);  // the shaper's rate, less headers
+    EXPECT_GT(unshaped, 100);     // Cubic fills the cellular buffer ...
+    EXPECT_LT(delay, 60);         // ... CoDel keeps the shaper's queue near its target
+  }
+  EXPECT_NE(ErrorOf([] { MakeScenario("tethered(shaper_down_mbps=5)"); }).find("qdisc = htb"),
+            std::string::npos);
+  EXPECT_NE(
+      ErrorOf([] { MakeScenario("datacenter(shaper_down_mbps=5)"); }).find("shaper_down_mbps"),
+      std::string::npos);
+}
+
 TEST(Tethered, MahimahiTraceDrivesCapacity) {
   const std::string trace = ::testing::TempDir() + "/two_per_ms.down";
   {

@@ -91,7 +91,7 @@ TEST(FluidHtb, LendsInProportionToQuanta) {
     double bulk = 0, video = 0;
     for (int i = 0; i < 200; ++i) {  // 4 s of 20 ms steps, both flows offering 20 Mbit/s
       std::fill(out.begin(), out.end(), 0.0);
-      htb.Step({50000, 50000}, 1e9, 0.02, out, dropped);
+      htb.Step({50000, 50000}, 1e9, 0.02, 0.02 * (i + 1), out, dropped);
       if (i >= 50) bulk += out[0], video += out[1];
     }
     return std::make_pair(bulk * 8 / 3.0 / 1e6, video * 8 / 3.0 / 1e6);
@@ -114,7 +114,9 @@ TEST(FluidHtb, ReconfiguringKeepsTheQueueAndItsDelay) {
   htb.Init({AppClass::kBulk});
   htb.Configure(c);
   std::vector<double> out(1), dropped(1);
-  for (int i = 0; i < 50; ++i) htb.Step({50000}, 1e9, 0.02, out, dropped);  // 20 Mbit/s offered
+  for (int i = 0; i < 50; ++i) {
+    htb.Step({50000}, 1e9, 0.02, 0.02 * (i + 1), out, dropped);  // 20 Mbit/s offered
+  }
   const double backlog = htb.Backlog(0), delay = htb.Delay(AppClass::kBulk);
   ASSERT_GT(backlog, 100000.0);
   EXPECT_NEAR(delay, backlog * 8 / 2e6, 1e-9);  // served at its 2 Mbit/s
@@ -127,7 +129,7 @@ TEST(FluidHtb, ReconfiguringKeepsTheQueueAndItsDelay) {
   htb.Configure(c);
   EXPECT_EQ(htb.Backlog(0), backlog);
   EXPECT_DOUBLE_EQ(htb.Delay(AppClass::kBulk), delay);
-  htb.Step({0}, 1e9, 0.02, out, dropped);
+  htb.Step({0}, 1e9, 0.02, 1.02, out, dropped);
   EXPECT_NEAR(htb.Delay(AppClass::kBulk), htb.Backlog(0) * 8 / 1e6, 1e-9);
 }
 
