@@ -3,6 +3,7 @@
 
 #include <boost/program_options.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -55,6 +56,9 @@ commands:
                     record LinkSample series of a scenario (backend=fluid for days)
   dataset import --format mahimahi|pensieve FILE... --interval 1s -o FILE.h5
                     turn real traces into the same layout
+  dataset trace --scenario SPEC [--seed N] [--duration 10m] -o PREFIX
+                    a scenario's link capacities for one seed as mahimahi traces
+                    (PREFIX.down, PREFIX.up): synthetic traces of your own
   version           print the version and git commit
   help              this text
 
@@ -259,9 +263,38 @@ double ParseDuration(const std::string& text, const std::string& what) {
   return v;
 }
 
+// dataset trace: the capacity of each of a scenario's links for one seed, as mahimahi traces
+// OUT.<link> (OUT.down, OUT.up): synthetic traces for experiments that need files.
+int WriteScenarioTraces(const po::variables_map& vm, const std::string& out) {
+  if (!vm.count("scenario")) throw std::invalid_argument("dataset trace: missing --scenario");
+  const double duration =
+      vm.count("duration") ? ParseDuration(vm["duration"].as<std::string>(), "--duration") : 600;
+  auto scenario = sim::MakeScenario(vm["scenario"].as<std::string>());
+  scenario->Start(vm["seed"].as<uint64_t>());
+  const std::filesystem::path folder = std::filesystem::path(out).parent_path();
+  if (!folder.empty()) std::filesystem::create_directories(folder);
+  int written = 0;
+  for (const std::string& link : scenario->info().links) {
+    sim::CapacityProcess* capacity = scenario->Capacity(link);
+    if (!capacity) continue;
+    const std::string path = out + "." + link;
+    sim::WriteMahimahiTrace(*capacity, duration, path);
+    std::cerr << "linklab: " << path << ": " << capacity->Describe() << ", "
+              << core::FormatDouble(std::round(capacity->MeanRateBps(0, duration) / 1e4) / 100)
+              << " Mbit/s mean over " << core::FormatDouble(duration) << " s\n";
+    ++written;
+  }
+  if (written == 0) {
+    throw std::invalid_argument("dataset trace: scenario " + vm["scenario"].as<std::string>() +
+                                " has no link with a capacity process of its own");
+  }
+  return 0;
+}
+
 int CmdDataset(const std::vector<std::string>& args) {
-  if (args.empty() || (args[0] != "generate" && args[0] != "import")) {
-    throw std::invalid_argument("dataset: use 'dataset generate' or 'dataset import'");
+  if (args.empty() || (args[0] != "generate" && args[0] != "import" && args[0] != "trace")) {
+    throw std::invalid_argument(
+        "dataset: use 'dataset generate', 'dataset import' or 'dataset trace'");
   }
   const std::string sub = args[0];
   const std::vector<std::string> rest(args.begin() + 1, args.end());
@@ -270,7 +303,7 @@ int CmdDataset(const std::vector<std::string>& args) {
       "interval", po::value<std::string>()->default_value("60s"), "time per sample (s, m, h, d)")(
       "duration", po::value<std::string>(), "length (s, m, h, d)");
   po::positional_options_description pos;
-  if (sub == "generate") {
+  if (sub == "generate" || sub == "trace") {
     desc.add_options()("scenario", po::value<std::string>(), "scenario spec")(
         "seed", po::value<uint64_t>()->default_value(1), "seed");
   } else {
@@ -282,6 +315,7 @@ int CmdDataset(const std::vector<std::string>& args) {
   if (!Parse(rest, desc, pos, vm, "dataset " + sub)) return 0;
   if (!vm.count("output")) throw std::invalid_argument("dataset " + sub + ": missing -o FILE");
   const std::string out = vm["output"].as<std::string>();
+  if (sub == "trace") return WriteScenarioTraces(vm, out);
   const double interval = ParseDuration(vm["interval"].as<std::string>(), "--interval");
   if (sub == "generate") {
     if (!vm.count("scenario")) throw std::invalid_argument("dataset generate: missing --scenario");

@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "core/files.h"
 #include "core/rng.h"
 #include "core/text.h"
 
@@ -676,6 +677,25 @@ std::string FindTrace(const std::string& name_or_path) {
   }
   throw std::invalid_argument("trace '" + name_or_path + "' not found; looked at " +
                               core::Join(tried, ", "));
+}
+
+void WriteMahimahiTrace(CapacityProcess& process, double duration_s, const std::string& path) {
+  if (!(duration_s >= 0.001) || !std::isfinite(duration_s)) {
+    throw std::invalid_argument("trace " + path + ": duration " + core::FormatDouble(duration_s) +
+                                " s: must be at least 1 ms");
+  }
+  const auto last_ms = static_cast<int64_t>(std::llround(duration_s * 1e3));
+  std::string text;
+  double sent = 0.0;  // opportunities written so far
+  for (int64_t ms = 1; ms <= last_ms; ++ms) {
+    const double due = std::floor(process.Cumulative(ms / 1e3) / kMahimahiOpportunityBytes);
+    for (; sent < due; sent += 1.0) text += std::to_string(ms) + "\n";
+  }
+  if (text.empty()) {
+    throw std::invalid_argument("trace " + path + ": " + process.Describe() +
+                                " delivers nothing in " + core::FormatDouble(duration_s) + " s");
+  }
+  core::WriteFileAtomic(path, text);
 }
 
 std::unique_ptr<CapacityProcess> MarkovCapacity(const MarkovCapacityOptions& options,

@@ -62,6 +62,11 @@ std::unique_ptr<CapacityProcess> LoadTraceCapacity(const std::string& path,
 // next to the source tree. Throws std::invalid_argument listing where it looked.
 std::string FindTrace(const std::string& name_or_path);
 
+// `process` over [0, duration_s] as a mahimahi trace (one line per 1500-byte delivery
+// opportunity, its millisecond), written atomically to `path`. A process without any capacity
+// in that time is std::invalid_argument (a mahimahi trace needs one opportunity).
+void WriteMahimahiTrace(CapacityProcess& process, double duration_s, const std::string& path);
+
 // Markov-modulated synthetic capacity: `num_states` rates spaced log-uniformly in
 // [min_mbps, max_mbps], exponential holding times, moves to a neighbouring state, and outages
 // (rate 0) entered with probability `outage_prob` at each transition.

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/registry.h"
+#include "sim/capacity.h"
 #include "sim/link_sample.h"
 #include "sim/shaping.h"
 
@@ -43,6 +44,13 @@ class Scenario {
   // Applies HTB shaping at a shaping point from now on (the scenario's qdisc must be htb).
   virtual void ApplyShaping(const std::string& point, const HtbConfig& config) = 0;
   virtual double now_s() const = 0;
+  // The capacity process of probed link `link` in this run (after Start; owned by the
+  // scenario, valid until the next Start), or null where the link has none of its own (the
+  // datacenter's fabric).
+  virtual CapacityProcess* Capacity(const std::string& link) {
+    (void)link;
+    return nullptr;
+  }
   virtual const ScenarioInfo& info() const = 0;
   virtual SimCounters counters() const = 0;
 };

@@ -311,6 +311,9 @@ class FluidAccessScenario : public Scenario {
   }
 
   double now_s() const override { return t_; }
+  CapacityProcess* Capacity(const std::string& link) override {
+    return link == "down" ? down_cap_.get() : link == "up" ? up_cap_.get() : nullptr;
+  }
   const ScenarioInfo& info() const override { return info_; }
   SimCounters counters() const override {
     SimCounters c;

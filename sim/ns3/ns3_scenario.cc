@@ -36,6 +36,7 @@ void Ns3Scenario::Teardown() {
   ns3::Simulator::Destroy();
   probes_.clear();
   recorders_.clear();
+  capacities_.clear();
   shapers_.clear();
 }
 
@@ -71,10 +72,16 @@ void Ns3Scenario::Start(uint64_t seed) {
 
 PathProbe& Ns3Scenario::AddProbe(const std::string& name, CapacityProcess* capacity,
                                  uint64_t seed) {
+  capacities_[name] = capacity;
   recorders_.push_back(
       std::make_unique<LinkRecorder>(name, capacity, start_hour_, start_day_, seed));
   probes_.push_back(std::make_unique<PathProbe>(recorders_.back().get()));
   return *probes_.back();
+}
+
+CapacityProcess* Ns3Scenario::Capacity(const std::string& link) {
+  const auto it = capacities_.find(link);
+  return it == capacities_.end() ? nullptr : it->second;
 }
 
 void Ns3Scenario::AddShaper(const std::string& point, ns3::Ptr<ns3::QueueDisc> q) {

@@ -23,6 +23,7 @@ class Ns3Scenario : public Scenario {
   std::vector<LinkSample> Advance(double dt_s) final;
   void ApplyShaping(const std::string& point, const HtbConfig& config) final;
   double now_s() const final { return now_s_; }
+  CapacityProcess* Capacity(const std::string& link) final;
   const ScenarioInfo& info() const final { return info_; }
   SimCounters counters() const final;
 
@@ -45,6 +46,7 @@ class Ns3Scenario : public Scenario {
 
   std::vector<std::unique_ptr<LinkRecorder>> recorders_;
   std::vector<std::unique_ptr<PathProbe>> probes_;
+  std::map<std::string, CapacityProcess*> capacities_;  // per probe
   std::map<std::string, std::vector<ns3::Ptr<ns3::QueueDisc>>> shapers_;
   bool started_ = false;
   double now_s_ = 0.0;

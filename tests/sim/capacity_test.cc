@@ -176,6 +176,25 @@ TEST(TraceFiles, MahimahiAndPensieveFormats) {
             std::string::npos);
 }
 
+TEST(TraceFiles, WrittenMahimahiTracesReadBackAsTheProcess) {
+  // 6 Mbit/s for 1 s, then nothing for 0.5 s, then 24 Mbit/s: 500, 0 and 2000 opportunities
+  // per second; the trace read back delivers what the process did, to the opportunity.
+  auto process = PiecewiseCapacity({0.0, 1.0, 1.5}, {6.0, 0.0, 24.0}, "steps");
+  const std::string path = ::testing::TempDir() + "/written.down";
+  WriteMahimahiTrace(*process, 2.0, path);
+  auto trace = LoadTraceCapacity(path, "mahimahi");
+  EXPECT_NEAR(trace->MeanRateBps(0.0, 1.0), 6e6, 0.02e6);
+  EXPECT_DOUBLE_EQ(trace->MeanRateBps(1.01, 1.49), 0.0);
+  EXPECT_NEAR(trace->MeanRateBps(1.5, 2.0), 24e6, 0.1e6);
+  EXPECT_NEAR(trace->Cumulative(2.0), process->Cumulative(2.0), 1500);
+  EXPECT_NEAR(trace->PeriodS(), 2.0, 1e-3);
+  // The first second of the process shifted into its outage delivers nothing.
+  auto silent = OffsetCapacity(PiecewiseCapacity({0.0, 1.0, 1.5}, {6.0, 0.0, 24.0}, "steps"), 1.1);
+  EXPECT_NE(ErrorOf([&] { WriteMahimahiTrace(*silent, 0.3, path + "2"); }).find("delivers nothing"),
+            std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(path + "2"));
+}
+
 TEST(TraceFiles, ErrorsNameFileLineAndText) {
   const auto expect_error = [](const std::string& name, const std::string& text,
                                const std::string& message) {
