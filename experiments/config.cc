@@ -46,6 +46,10 @@ std::vector<core::ParamSpec> TrainSectionSpecs() {
       core::IntParam("checkpoint_every", 0, "env steps between checkpoints; 0: only at the end", 0,
                      core::kMaxSteps),
       core::BoolParam("progress", true, "show progress (steps, rate, ETA, latest return)"),
+      core::StringParam("init_from", "",
+                        "start the agent from this checkpoint or run folder (its latest "
+                        "checkpoint): weights, optimiser and buffers, for fine-tuning on "
+                        "another env config; same algorithm and spaces"),
   };
 }
 

@@ -121,7 +121,8 @@ void WriteCheckpoint(Session& s, const agents::TrainState& state) {
   s.last_checkpoint = state.step;
 }
 
-RunResult Execute(Session& s, const agents::TrainState* resume) {
+RunResult Execute(Session& s, const agents::TrainState* resume,
+                  const std::string& init_checkpoint = "") {
   const ExperimentConfig& config = s.config;
   const uint64_t seed = config.seed();
   agents::TrainOptions topts;
@@ -145,6 +146,7 @@ RunResult Execute(Session& s, const agents::TrainState* resume) {
   summary["created"] = core::UtcTimestamp();
   summary["config"] = s.dir + "/config.ini";
   if (resume) summary["resumed_from_step"] = resume->step;
+  if (!init_checkpoint.empty()) summary["init_from"] = init_checkpoint;
   core::Json& t = summary["train"];
   t["env_steps"] = train.env_steps;
   t["episodes"] = train.episodes;
@@ -199,37 +201,75 @@ RunResult Execute(Session& s, const agents::TrainState* resume) {
 
 }  // namespace
 
+// The checkpoint folder `path` names: itself, or a run folder's latest checkpoint. `what`
+// starts messages ("--resume").
+std::string FindCheckpoint(const std::string& path, const std::string& what) {
+  std::string checkpoint = path;
+  while (!checkpoint.empty() && checkpoint.back() == '/') checkpoint.pop_back();
+  if (fs::exists(checkpoint + "/trainer_state.bin")) return checkpoint;
+  int64_t best = -1;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(checkpoint + "/checkpoints", ec)) {
+    const std::string name = entry.path().filename();
+    if (!core::StartsWith(name, "step_") || name.find('.') != std::string::npos) continue;
+    const int64_t step = core::ParseInt(name.substr(5), "checkpoint folder");
+    if (step > best && fs::exists(entry.path() / "trainer_state.bin")) {
+      best = step;
+      checkpoint = entry.path();
+    }
+  }
+  if (best < 0) {
+    throw std::invalid_argument(what + " " + path +
+                                ": neither a checkpoint nor a run folder with checkpoints");
+  }
+  return checkpoint;
+}
+
+// [train] init_from: the agent starts from checkpoint `path`'s (or a run's latest) weights,
+// optimiser and buffers, trained on another env config (fine-tuning); the algorithm and the
+// spaces must match. Returns the checkpoint folder.
+std::string InitFrom(Session& s, const std::string& path) {
+  const std::string what = "[train] init_from = " + path;
+  const std::string checkpoint = FindCheckpoint(path, what);
+  const ExperimentConfig from = LoadExperiment(checkpoint + "/config.ini");
+  if (from.algo() != s.config.algo()) {
+    throw std::invalid_argument(what + ": trained by " + from.algo() + ", this run uses " +
+                                s.config.algo());
+  }
+  for (const char* key : {"normalize_obs", "normalize_reward"}) {
+    if (s.config.env.Bool(key) || from.env.Bool(key)) {
+      throw std::invalid_argument(what + ": [env] " + key +
+                                  " is on (here or there); starting from another run needs its "
+                                  "normaliser statistics, which are not carried over yet");
+    }
+  }
+  const models::PolicyArtefact a = models::ReadPolicy(checkpoint + "/policy.bin");
+  if (!(a.observation_space == s.env->single_observation_space()) ||
+      !(a.action_space == s.env->single_action_space())) {
+    throw std::invalid_argument(what +
+                                ": its observation or action space differs from this "
+                                "run's env");
+  }
+  s.agent->Load(checkpoint);
+  std::cerr << "linklab: the agent starts from " << checkpoint << "\n";
+  return checkpoint;
+}
+
 RunResult RunExperiment(const ExperimentConfig& config) {
   const std::string name = config.experiment.String("name");
   // The envs and the agent first: sizes they refuse (memory) leave no run folder behind.
   Session s = Build(config, "");
+  const std::string init_from = config.train.String("init_from");
+  std::string init_checkpoint;
+  if (!init_from.empty()) init_checkpoint = InitFrom(s, init_from);
   s.dir = MakeFreshDir(config.experiment.String("output") + "/" + name, core::UtcTimestamp(true));
   core::WriteFileAtomic(s.dir + "/config.ini", config.ToIni());
   std::cerr << "linklab: run " << name << " (seed " << config.seed() << ") -> " << s.dir << "\n";
-  return Execute(s, nullptr);
+  return Execute(s, nullptr, init_checkpoint);
 }
 
 RunResult ResumeExperiment(const std::string& path) {
-  std::string checkpoint = path;
-  while (!checkpoint.empty() && checkpoint.back() == '/') checkpoint.pop_back();
-  if (!fs::exists(checkpoint + "/trainer_state.bin")) {
-    // A run folder: take its latest checkpoint.
-    int64_t best = -1;
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(checkpoint + "/checkpoints", ec)) {
-      const std::string name = entry.path().filename();
-      if (!core::StartsWith(name, "step_") || name.find('.') != std::string::npos) continue;
-      const int64_t step = core::ParseInt(name.substr(5), "checkpoint folder");
-      if (step > best && fs::exists(entry.path() / "trainer_state.bin")) {
-        best = step;
-        checkpoint = entry.path();
-      }
-    }
-    if (best < 0) {
-      throw std::invalid_argument("--resume " + path +
-                                  ": neither a checkpoint nor a run folder with checkpoints");
-    }
-  }
+  const std::string checkpoint = FindCheckpoint(path, "--resume");
   if (fs::exists(checkpoint + "/env_state.unavailable")) {
     throw std::runtime_error("--resume " + checkpoint + ": " +
                              core::Trim(core::ReadFile(checkpoint + "/env_state.unavailable")));

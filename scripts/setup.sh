@@ -45,7 +45,7 @@ cmake --build build -j "$jobs"
 case "$action" in
   build) ;;
   quickstart)
-    ./build/linklab run experiments/quickstart.ini "$@"
+    experiments/quickstart.sh "$@"
     ;;
   test)
     ctest --test-dir build --output-on-failure -j "$jobs" "$@"

@@ -329,7 +329,7 @@ class ShapingEnv : public EnvBase {
                                                   spec.Values(), kWhere + "scenario");
     double mean_bps = 0.0;
     if (sp.String("capacity") == "constant") {
-      mean_bps = sp.Double("constant_mbps") * 1e6;
+      mean_bps = ConstantRateBps(sp);
     } else {
       auto cap = sim::LoadTraceCapacity(sim::FindTrace(sp.String("trace")));
       mean_bps = cap->MeanRateBps(0.0, cap->PeriodS());
@@ -337,6 +337,12 @@ class ShapingEnv : public EnvBase {
     if (sp.Has("scale")) mean_bps *= sp.Double("scale");
     return std::clamp(controller_fraction_ * mean_bps, controller_spec_.min_link_bps,
                       controller_spec_.max_link_bps);
+  }
+
+  // The downlink rate of a scenario with capacity = constant: tethered's constant_mbps, the
+  // internet family's base_mbps.
+  static double ConstantRateBps(const core::Params& sp) {
+    return (sp.Has("constant_mbps") ? sp.Double("constant_mbps") : sp.Double("base_mbps")) * 1e6;
   }
 
   // The episode's downlink capacity process (trace from its offset, or constant), the true
@@ -347,7 +353,7 @@ class ShapingEnv : public EnvBase {
     truth_scale_ = sp.Has("scale") ? sp.Double("scale") : 1.0;
     if (!sp.Has("capacity") || point_ != "down") return nullptr;
     if (sp.String("capacity") == "constant") {
-      return sim::ConstantCapacity(sp.Double("constant_mbps") * 1e6);
+      return sim::ConstantCapacity(ConstantRateBps(sp));
     }
     if (sp.String("capacity") != "trace") return nullptr;
     auto trace = sim::LoadTraceCapacity(sim::FindTrace(sp.String("trace")));

@@ -85,6 +85,55 @@ INSTANTIATE_TEST_SUITE_P(
                                  "agent.buffer_size=2000"}),
     CaseName);
 
+// [train] init_from: a run starts from another run's agent. With no update in the new run
+// (learning never starts) its final weights are the other run's, byte for byte; mismatches are
+// errors before anything is written.
+TEST(InitFrom, StartsFromTheOtherRunsAgent) {
+  const std::string out = ::testing::TempDir() + "/init_from";
+  fs::remove_all(out);
+  const std::vector<std::string> common = {"experiment.output=" + out, "train.progress=false",
+                                           "agent.algo=dqn", "eval.episodes=0"};
+  auto with = [&](const std::vector<std::string>& extra) {
+    std::vector<std::string> sets = common;  // later settings win
+    sets.insert(sets.end(), extra.begin(), extra.end());
+    return ResolveExperiment({}, sets, "");
+  };
+  const RunResult first = RunExperiment(
+      with({"train.total_steps=3000", "agent.learning_starts=500", "agent.buffer_size=2000"}));
+  const RunResult second = RunExperiment(
+      with({"train.total_steps=200", "agent.learning_starts=100000", "agent.buffer_size=2000",
+            "experiment.name=second", "train.init_from=" + first.dir}));
+  EXPECT_EQ(second.summary["init_from"], first.dir + "/checkpoints/step_3000");
+  int compared = 0;
+  for (const auto& e : fs::directory_iterator(first.dir + "/checkpoints/step_3000")) {
+    const std::string name = e.path().filename();
+    if (name.size() <= 10 || name.substr(name.size() - 10) != "_params.pt") continue;
+    EXPECT_TRUE(core::ReadFile(e.path()) ==
+                core::ReadFile(second.dir + "/checkpoints/step_200/" + name))
+        << name;
+    ++compared;
+  }
+  EXPECT_GT(compared, 0);
+  const auto error = [&](std::vector<std::string> extra) {
+    try {
+      RunExperiment(with(extra));
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const std::pair<std::vector<std::string>, std::string> cases[] = {
+      {{"agent.algo=ppo", "train.init_from=" + first.dir}, "trained by dqn"},
+      {{"env.normalize_obs=true", "train.init_from=" + first.dir}, "normalize_obs"},
+      {{"env.id=Acrobot-v1", "train.init_from=" + first.dir}, "space"},
+      {{"train.init_from=" + out + "/nothing"}, "neither a checkpoint"},
+  };
+  for (const auto& [sets, expected] : cases) {
+    const std::string message = error(sets);
+    EXPECT_NE(message.find(expected), std::string::npos) << message;
+  }
+}
+
 TEST(Resume, RunFolderWithoutCheckpointsIsAnError) {
   const std::string dir = ::testing::TempDir() + "/empty_run";
   fs::create_directories(dir);
