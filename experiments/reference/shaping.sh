@@ -7,7 +7,7 @@
 #   ppo_internet       experiments/shaping_internet_ppo.ini (fluid, 1M steps)
 # then evaluates every baseline and these runs on the held-out traces, in fluid and in ns-3
 # (tethered_fluid/, tethered_ns3/), and on the internet link (internet_fluid/, internet_ns3/),
-# with a plot per table (eval.png) and the learning curves (curves.png). Needs the shared
+# with a plot per table (eval.png) and each run's learning curve (runs/<name>/curve.png). Needs the shared
 # traces (../shared/data/traces/mahimahi). About 15 minutes on two cores.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -61,6 +61,7 @@ for table in tethered_fluid tethered_ns3 internet_fluid internet_ns3; do
   notebooks/plot_eval.py "$ref/$table"
   rm -rf "$ref/$table/episodes"  # per-step series (megabytes); the plot and table stay
 done
-notebooks/plot_runs.py --out "$ref/curves.png" --title "shaping: training return per episode" \
-  "$ref/runs/dqn_fluid" "$ref/runs/ppo_fluid" "$ref/runs/ppo_internet"
+for run in dqn_fluid dqn_ns3_finetuned ppo_fluid ppo_internet; do
+  notebooks/plot_runs.py --out "$ref/runs/$run/curve.png" --title "shaping: $run" "$ref/runs/$run"
+done
 echo "shaping.sh: tables and plots in $ref"
