@@ -9,6 +9,8 @@
 #include <fstream>
 #include <string>
 
+#include "core/files.h"
+
 namespace {
 
 struct Output {
@@ -115,6 +117,23 @@ TEST(Cli, SimulatePrintsSamplesAndRefusesBadScenarios) {
   EXPECT_EQ(bad.code, 2);
   EXPECT_EQ(Lines(bad.text), 1);
   EXPECT_NE(bad.text.find("'ftp'"), std::string::npos) << bad.text;
+}
+
+TEST(Cli, DatasetTraceWritesEachLinksCapacityAsAMahimahiTrace) {
+  const std::string prefix = ::testing::TempDir() + "/cli_traces/c12";
+  std::filesystem::remove_all(::testing::TempDir() + "/cli_traces");
+  const Output o = RunCli(
+      "dataset trace --scenario 'tethered(capacity=constant,constant_mbps=12,backend=fluid)' "
+      "--duration 2s -o " +
+      prefix);
+  ASSERT_EQ(o.code, 0) << o.text;
+  // 12 Mbit/s is one 1500-byte opportunity per millisecond; the uplink runs at half of it.
+  EXPECT_EQ(Lines(linklab::core::ReadFile(prefix + ".down")), 2000);
+  EXPECT_EQ(Lines(linklab::core::ReadFile(prefix + ".up")), 1000);
+  const Output none = RunCli("dataset trace --scenario 'datacenter(backend=fluid)' -o " + prefix);
+  EXPECT_EQ(none.code, 2);
+  EXPECT_NE(none.text.find("no link with a capacity process"), std::string::npos) << none.text;
+  EXPECT_EQ(RunCli("dataset trace -o " + prefix).code, 2);
 }
 
 // ---------------------------------------------------------------------------------------------
