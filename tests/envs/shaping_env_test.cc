@@ -411,20 +411,31 @@ std::string RunExample(const std::string& config, int steps) {
   return "no summary.json: " + text;
 }
 
-// The example configs train for a few thousand steps.
-TEST(ShapingEnv, TheDqnExampleConfigRuns) {
+// The example configs train for a few thousand steps, on the shared LTE traces they name.
+bool ExampleTracesPresent() {
   for (const char* trace : {"ATT-LTE-driving.down", "TMobile-LTE-driving.down"}) {
     try {
       sim::FindTrace(trace);
     } catch (const std::invalid_argument&) {
-      GTEST_SKIP() << "shared traces not present";
+      return false;
     }
   }
+  return true;
+}
+
+TEST(ShapingEnv, TheDqnExampleConfigRuns) {
+  if (!ExampleTracesPresent()) GTEST_SKIP() << "the shared traces (../shared/data) are not here";
   EXPECT_EQ(RunExample("shaping_fluid_dqn.ini", 3000), "");
 }
 
 TEST(ShapingEnv, ThePpoExampleConfigRuns) {
+  if (!ExampleTracesPresent()) GTEST_SKIP() << "the shared traces (../shared/data) are not here";
   EXPECT_EQ(RunExample("shaping_fluid_ppo.ini", 4096), "");
+}
+
+// The internet example needs no trace.
+TEST(ShapingEnv, TheInternetExampleConfigRuns) {
+  EXPECT_EQ(RunExample("shaping_internet_ppo.ini", 4096), "");
 }
 
 }  // namespace
