@@ -80,23 +80,16 @@ std::string Origin(const core::RawValues& raw, const std::string& key) {
 
 std::string BaseName(const std::string& path) { return fs::path(path).filename().string(); }
 
-// A trace folder's traces: regular files, not hidden, not README or LICENSE files, and not
-// the .up twin of a .down trace in the same folder. Sorted by name.
+// A trace folder's traces (sim::TraceFilesIn), without the .up twin of a .down trace in the
+// same folder.
 std::vector<std::string> TracesInFolder(const std::string& dir) {
-  std::set<std::string> names;
-  for (const auto& e : fs::directory_iterator(dir)) {
-    if (!e.is_regular_file()) continue;
-    const std::string n = e.path().filename().string();
-    if (n.empty() || n[0] == '.' || n.rfind("README", 0) == 0 || n.rfind("LICENSE", 0) == 0) {
-      continue;
-    }
-    names.insert(n);
-  }
+  const std::vector<std::string> files = sim::TraceFilesIn(dir);
+  const std::set<std::string> names(files.begin(), files.end());
   std::vector<std::string> out;
-  for (const std::string& n : names) {
+  for (const std::string& n : files) {
     const bool up = n.size() > 3 && n.compare(n.size() - 3, 3, ".up") == 0;
     if (up && names.count(n.substr(0, n.size() - 3) + ".down")) continue;
-    out.push_back((fs::path(dir) / n).string());
+    out.push_back(n);
   }
   return out;
 }

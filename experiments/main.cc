@@ -21,6 +21,7 @@
 #include "experiments/config.h"
 #include "experiments/eval.h"
 #include "experiments/list.h"
+#include "experiments/predictor.h"
 #include "experiments/run.h"
 #include "sim/scenario.h"
 #include "sim/shaping.h"
@@ -59,6 +60,10 @@ commands:
   dataset trace --scenario SPEC [--seed N] [--duration 10m] -o PREFIX
                     a scenario's link capacities for one seed as mahimahi traces
                     (PREFIX.down, PREFIX.up): synthetic traces of your own
+  predictor eval --traces PATH... --format mahimahi|pensieve|h5 [--horizon-s H]
+       [--interval-s 1] [-o FILE.json]
+                    bandwidth forecasts on any traces: MAE, RMSE, MAPE and accuracy
+                    (within +-20 %) of every predictor (the classical baselines for now)
   version           print the version and git commit
   help              this text
 
@@ -162,6 +167,37 @@ int CmdEval(const std::vector<std::string>& args) {
   const experiments::EvalConfig config =
       experiments::LoadEvalConfig(vm["config"].as<std::string>(), o);
   experiments::RunEval(config);
+  return 0;
+}
+
+int CmdPredictor(const std::vector<std::string>& args) {
+  if (args.empty() || args[0] != "eval") {
+    throw std::invalid_argument("predictor: use 'predictor eval'");
+  }
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
+  po::options_description desc("predictor eval options");
+  desc.add_options()("traces", po::value<std::vector<std::string>>()->multitoken()->composing(),
+                     "trace files, folders or data sets (h5)")("format", po::value<std::string>(),
+                                                               "mahimahi, pensieve or h5")(
+      "horizon-s", po::value<double>()->default_value(1.0), "seconds ahead")(
+      "interval-s", po::value<double>()->default_value(1.0), "resampling interval (s)")(
+      "model", po::value<std::string>()->default_value(""),
+      "a registered model (none is yet: the baselines run alone)")(
+      "output,o", po::value<std::string>()->default_value(""), "write the figures as JSON");
+  po::positional_options_description pos;
+  pos.add("traces", -1);
+  po::variables_map vm;
+  if (!Parse(rest, desc, pos, vm, "predictor eval --traces PATH... --format F")) return 0;
+  if (!vm.count("traces")) throw std::invalid_argument("predictor eval: missing --traces");
+  if (!vm.count("format")) throw std::invalid_argument("predictor eval: missing --format");
+  experiments::PredictorEvalOptions o;
+  o.traces = vm["traces"].as<std::vector<std::string>>();
+  o.format = vm["format"].as<std::string>();
+  o.horizon_s = vm["horizon-s"].as<double>();
+  o.interval_s = vm["interval-s"].as<double>();
+  o.model = vm["model"].as<std::string>();
+  o.json_path = vm["output"].as<std::string>();
+  experiments::RunPredictorEval(o);
   return 0;
 }
 
@@ -409,6 +445,7 @@ int main(int argc, char** argv) {
     if (command == "bench") return CmdBench(args);
     if (command == "simulate") return CmdSimulate(args);
     if (command == "dataset") return CmdDataset(args);
+    if (command == "predictor") return CmdPredictor(args);
     if (command == "version" || command == "--version") {
       std::cout << "linklab " << LINKLAB_VERSION << " (" << core::GitCommit() << ")\n";
       return 0;
@@ -417,8 +454,9 @@ int main(int argc, char** argv) {
       std::cout << Usage();
       return 0;
     }
-    std::cerr << "linklab: unknown command '" << command
-              << "'; commands: run, list, bench, simulate, dataset, version, help\n";
+    std::cerr
+        << "linklab: unknown command '" << command
+        << "'; commands: run, eval, list, bench, simulate, dataset, predictor, version, help\n";
     return 2;
   } catch (const po::error& e) {
     std::cerr << "linklab " << command << ": " << e.what() << "\n";

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -677,6 +678,21 @@ std::string FindTrace(const std::string& name_or_path) {
   }
   throw std::invalid_argument("trace '" + name_or_path + "' not found; looked at " +
                               core::Join(tried, ", "));
+}
+
+std::vector<std::string> TraceFilesIn(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    if (!e.is_regular_file()) continue;
+    const std::string n = e.path().filename().string();
+    bool skip = n.empty() || n[0] == '.';
+    for (const char* terms : {"README", "LICENSE", "LICENCE", "COPYING"}) {
+      skip = skip || n.rfind(terms, 0) == 0;
+    }
+    if (!skip) out.push_back(e.path().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 void WriteMahimahiTrace(CapacityProcess& process, double duration_s, const std::string& path) {

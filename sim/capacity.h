@@ -62,6 +62,10 @@ std::unique_ptr<CapacityProcess> LoadTraceCapacity(const std::string& path,
 // next to the source tree. Throws std::invalid_argument listing where it looked.
 std::string FindTrace(const std::string& name_or_path);
 
+// The trace files of folder `dir`, sorted by name: regular files, not hidden, and not
+// README, LICENSE, LICENCE or COPYING files (data folders ship their terms beside them).
+std::vector<std::string> TraceFilesIn(const std::string& dir);
+
 // `process` over [0, duration_s] as a mahimahi trace (one line per 1500-byte delivery
 // opportunity, its millisecond), written atomically to `path`. A process without any capacity
 // in that time is std::invalid_argument (a mahimahi trace needs one opportunity).

@@ -77,9 +77,8 @@ TEST(Cli, MissingFileUnknownCommandAndBadOptions) {
   o = RunCli("frobnicate");
   EXPECT_EQ(o.code, 2);
   EXPECT_EQ(o.text,
-            "linklab: unknown command 'frobnicate'; commands: run, list, bench, simulate, dataset, "
-            "version, "
-            "help\n");
+            "linklab: unknown command 'frobnicate'; commands: run, eval, list, bench, simulate, "
+            "dataset, predictor, version, help\n");
   o = RunCli("bench envs --seconds abc");
   EXPECT_EQ(o.code, 2);
   EXPECT_EQ(Lines(o.text), 1);
@@ -134,6 +133,33 @@ TEST(Cli, DatasetTraceWritesEachLinksCapacityAsAMahimahiTrace) {
   EXPECT_EQ(none.code, 2);
   EXPECT_NE(none.text.find("no link with a capacity process"), std::string::npos) << none.text;
   EXPECT_EQ(RunCli("dataset trace -o " + prefix).code, 2);
+}
+
+TEST(Cli, PredictorEvalWritesATableAndJsonPerPredictor) {
+  const std::string dir = ::testing::TempDir() + "/cli_predictor";
+  std::filesystem::remove_all(dir);
+  ASSERT_EQ(RunCli("dataset trace --scenario 'tethered(capacity=markov,backend=fluid)' "
+                   "--duration 60s -o " +
+                   dir + "/m")
+                .code,
+            0);
+  const Output o = RunCli("predictor eval --traces " + dir +
+                          " --format mahimahi --horizon-s 2 -o " + dir + "/figures.json");
+  ASSERT_EQ(o.code, 0) << o.text;
+  EXPECT_NE(o.text.find("| harmonic_mean |"), std::string::npos) << o.text;
+  const std::string json = linklab::core::ReadFile(dir + "/figures.json");
+  for (const char* key : {"\"last\"", "\"ewma\"", "\"harmonic_mean\"", "\"mae_mbps\"",
+                          "\"per_trace\"", "\"m.down\"", "\"m.up\"", "\"horizon_s\": 2"}) {
+    EXPECT_NE(json.find(key), std::string::npos) << key;
+  }
+  const Output half =
+      RunCli("predictor eval --traces " + dir + " --format mahimahi --horizon-s 1.5");
+  EXPECT_EQ(half.code, 2);
+  EXPECT_NE(half.text.find("whole number of intervals"), std::string::npos) << half.text;
+  const Output model =
+      RunCli("predictor eval --traces " + dir + " --format mahimahi --model pba_v9");
+  EXPECT_EQ(model.code, 2);
+  EXPECT_NE(model.text.find("pba_v9"), std::string::npos) << model.text;
 }
 
 // ---------------------------------------------------------------------------------------------

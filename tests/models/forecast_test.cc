@@ -1,0 +1,152 @@
+// Bandwidth series and the classical forecasters: what each predicts, the figures, series from
+// traces and data sets, bad input; and, where the shared traces are present, the baselines'
+// figures against ../shared/reference/REFERENCE.md.
+
+#include "models/forecast.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "core/files.h"
+#include "datasets/recording.h"
+#include "tests/test_util.h"
+
+namespace linklab::models {
+namespace {
+
+using linklab::testing::ErrorOf;
+
+const ForecastResult& Of(const std::vector<ForecastResult>& results, const std::string& name) {
+  for (const auto& r : results) {
+    if (r.forecaster == name) return r;
+  }
+  throw std::runtime_error("no forecaster " + name);
+}
+
+TEST(Forecasters, PredictTheLastValueItsAverageAndTheHarmonicMean) {
+  auto f = ClassicalForecasters();
+  ASSERT_EQ(f.size(), 3u);
+  for (auto& x : f) x->Reset();
+  for (double v : {1.0, 2.0, 4.0, 4.0, 8.0}) {
+    for (auto& x : f) x->Observe(v);
+  }
+  EXPECT_EQ(f[0]->name(), "last");
+  EXPECT_DOUBLE_EQ(f[0]->Predict(1), 8.0);
+  // EWMA with alpha 0.3 from the first value: 1, 1.3, 2.11, 2.677, 4.2739.
+  EXPECT_EQ(f[1]->name(), "ewma");
+  EXPECT_NEAR(f[1]->Predict(5), 4.2739, 1e-12);
+  // 5 / (1 + 1/2 + 1/4 + 1/4 + 1/8) = 2.3529...
+  EXPECT_EQ(f[2]->name(), "harmonic_mean");
+  EXPECT_EQ(f[2]->warmup(), 5);
+  EXPECT_NEAR(f[2]->Predict(1), 5.0 / 2.125, 1e-12);
+  f[2]->Observe(0.0);  // an empty interval among the last five
+  EXPECT_EQ(f[2]->Predict(1), 0.0);
+}
+
+TEST(Forecasters, FiguresOverTheSamePredictedSamplesWithoutOutages) {
+  // 10, 10, ... then 20 from sample 8, and an outage at sample 11: at horizon 1 every
+  // forecaster predicts samples 5..11 (after the longest warm-up of 5); the outage is left out.
+  Series s{"steps", 1.0, {10, 10, 10, 10, 10, 10, 10, 10, 20, 20, 20, 0.0}};
+  const auto results = EvaluateForecasters({s}, 1, ClassicalForecasters());
+  const ForecastFigures& last = Of(results, "last").overall;
+  EXPECT_EQ(last.samples, 6);  // samples 5..10
+  EXPECT_EQ(last.below_floor, 1);
+  // last: wrong by 10 once (sample 8), right otherwise.
+  EXPECT_NEAR(last.mae, 10.0 / 6, 1e-12);
+  EXPECT_NEAR(last.rmse, std::sqrt(100.0 / 6), 1e-12);
+  EXPECT_NEAR(last.mape_pct, 100.0 * 0.5 / 6, 1e-9);
+  EXPECT_NEAR(last.accuracy, 5.0 / 6, 1e-12);
+  EXPECT_EQ(Of(results, "last").per_series.size(), 1u);
+  // Horizon 3: sample t + 3 from samples up to t.
+  const auto h3 = EvaluateForecasters({s}, 3, ClassicalForecasters());
+  EXPECT_EQ(Of(h3, "last").overall.samples + Of(h3, "last").overall.below_floor, 5);  // 7..11
+  // Too short for the warm-up and the horizon: named.
+  Series tiny{"tiny.down", 1.0, {1, 2, 3, 4, 5}};
+  const std::string e = ErrorOf([&] { EvaluateForecasters({tiny}, 1, ClassicalForecasters()); });
+  EXPECT_NE(e.find("tiny.down: 5 samples"), std::string::npos) << e;
+  EXPECT_NE(e.find("at least 6"), std::string::npos) << e;
+}
+
+TEST(Series, FromTracesAndDataSetsAtTheRequestedInterval) {
+  const std::string dir = ::testing::TempDir() + "/forecast_series";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  // Mahimahi: two opportunities per ms for 2 s (24 Mbit/s), then one (12 Mbit/s) for 2 s.
+  std::string mm;
+  for (int ms = 1; ms <= 4000; ++ms) {
+    for (int k = 0; k < (ms <= 2000 ? 2 : 1); ++k) mm += std::to_string(ms) + "\n";
+  }
+  core::WriteFileAtomic(dir + "/a.down", mm);
+  core::WriteFileAtomic(dir + "/README", "not a trace\n");
+  const std::vector<Series> traces = LoadSeries({dir}, "mahimahi", 1.0);
+  ASSERT_EQ(traces.size(), 1u);  // the README is skipped
+  EXPECT_EQ(traces[0].name, "a.down");
+  ASSERT_EQ(traces[0].mbps.size(), 4u);
+  EXPECT_NEAR(traces[0].mbps[0], 24.0, 0.02);
+  EXPECT_NEAR(traces[0].mbps[3], 12.0, 0.02);
+  // Pensieve: rates held until the next sample.
+  core::WriteFileAtomic(dir + "/b.log", "0\t2.0\n1\t4.0\n2\t6.0\n3\t8.0\n");
+  const std::vector<Series> logs = LoadSeries({dir + "/b.log"}, "pensieve", 2.0);
+  ASSERT_EQ(logs[0].mbps.size(), 2u);
+  EXPECT_NEAR(logs[0].mbps[0], 3.0, 1e-9);
+  EXPECT_NEAR(logs[0].mbps[1], 7.0, 1e-9);
+  // A data set imported at 1 s, read at 2 s: pairs averaged.
+  datasets::ImportTraces({dir + "/a.down"}, "mahimahi", 1.0, 0.0, dir + "/a.h5");
+  const std::vector<Series> h5 = LoadSeries({dir + "/a.h5"}, "h5", 2.0);
+  ASSERT_EQ(h5.size(), 1u);
+  EXPECT_EQ(h5[0].name, "a.h5:a.down");
+  ASSERT_EQ(h5[0].mbps.size(), 2u);
+  EXPECT_NEAR(h5[0].mbps[0], 24.0, 0.02);
+  EXPECT_NEAR(h5[0].mbps[1], 12.0, 0.02);
+  // Bad input names the file or the value.
+  EXPECT_NE(ErrorOf([&] { LoadSeries({dir + "/a.h5"}, "h5", 1.5); }).find("whole multiple"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf([&] {
+              LoadSeries({dir + "/nothing"}, "mahimahi", 1.0);
+            }).find(dir + "/nothing does not exist"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf([&] { LoadSeries({dir + "/a.down"}, "csv", 1.0); }).find("'csv'"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf([&] {
+              LoadSeries({dir + "/a.down"}, "mahimahi", 10.0);
+            }).find("less than one interval"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf([&] {
+              LoadSeries({dir + "/a.down"}, "h5", 1.0);
+            }).find("a.down: not a linklab data set"),
+            std::string::npos);
+}
+
+// The classical baselines on every shared mahimahi trace (down and up) at 1 s bins, against
+// ../shared/reference/REFERENCE.md's figures (measured there by another implementation).
+TEST(RealTraces, ClassicalBaselinesMatchTheReferenceFigures) {
+  const std::string dir = std::string(LINKLAB_SOURCE_DIR) + "/../shared/data/traces/mahimahi";
+  if (!std::filesystem::is_directory(dir)) GTEST_SKIP() << dir << " is not here";
+  std::vector<std::string> files;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    const std::string n = e.path().filename().string();
+    if (n.size() > 5 && (n.rfind(".down") == n.size() - 5 || n.rfind(".up") == n.size() - 3)) {
+      files.push_back(e.path().string());
+    }
+  }
+  const std::vector<Series> series = LoadSeries(files, "mahimahi", 1.0);
+  struct Ref {
+    int horizon;
+    const char* name;
+    double mae, mape;
+  };
+  const Ref refs[] = {{1, "last", 0.762, 34.5},          {1, "harmonic_mean", 1.000, 43.5},
+                      {1, "ewma", 0.861, 45.4},          {5, "last", 1.305, 68.0},
+                      {5, "harmonic_mean", 1.345, 68.0}, {5, "ewma", 1.234, 69.4}};
+  for (const Ref& r : refs) {
+    const auto results = EvaluateForecasters(series, r.horizon, ClassicalForecasters());
+    const ForecastFigures& f = Of(results, r.name).overall;
+    EXPECT_NEAR(f.mae, r.mae, 0.03 * r.mae) << r.name << " at " << r.horizon << " s";
+    EXPECT_NEAR(f.mape_pct, r.mape, 1.5) << r.name << " at " << r.horizon << " s";
+  }
+}
+
+}  // namespace
+}  // namespace linklab::models
