@@ -23,6 +23,7 @@
 #include "experiments/list.h"
 #include "experiments/predictor.h"
 #include "experiments/run.h"
+#include "models/sequence_model.h"
 #include "sim/scenario.h"
 #include "sim/shaping.h"
 
@@ -182,7 +183,7 @@ int CmdPredictor(const std::vector<std::string>& args) {
       "horizon-s", po::value<double>()->default_value(1.0), "seconds ahead")(
       "interval-s", po::value<double>()->default_value(1.0), "resampling interval (s)")(
       "model", po::value<std::string>()->default_value(""),
-      "a registered model (none is yet: the baselines run alone)")(
+      "a registered model (not there yet: the baselines run alone)")(
       "output,o", po::value<std::string>()->default_value(""), "write the figures as JSON");
   po::positional_options_description pos;
   pos.add("traces", -1);
@@ -439,6 +440,7 @@ int main(int argc, char** argv) {
   try {
     // Envs that live in libraries of their own (linklab_envs links no simulator).
     envs::shaping::RegisterShapingEnv(envs::EnvRegistry());
+    models::RegisterSequenceModels(models::ModelRegistry());
     if (command == "run") return CmdRun(args);
     if (command == "list") return CmdList(args);
     if (command == "eval") return CmdEval(args);

@@ -37,7 +37,12 @@ std::string Fixed(double x, int digits) {
 }  // namespace
 
 core::Json RunPredictorEval(const PredictorEvalOptions& o) {
-  if (!o.model.empty()) models::ModelRegistry().Find(o.model);  // unknown: lists the known
+  if (!o.model.empty()) {
+    models::ModelRegistry().Find(o.model);  // unknown: lists the known
+    throw std::invalid_argument("predictor eval --model " + o.model +
+                                ": evaluating a trained model is not there yet (no predictor "
+                                "training pipeline); without --model the baselines run");
+  }
   if (!(o.horizon_s > 0) || !std::isfinite(o.horizon_s)) {
     throw std::invalid_argument("--horizon-s " + core::FormatDouble(o.horizon_s) + ": must be > 0");
   }

@@ -17,7 +17,7 @@ struct PredictorEvalOptions {
   std::string format;               // mahimahi, pensieve or h5
   double horizon_s = 1.0;
   double interval_s = 1.0;
-  std::string model;      // "" or a registered model (none is yet)
+  std::string model;      // "": the baselines; a registered model is refused (not there yet)
   std::string json_path;  // "" for none
 };
 

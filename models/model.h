@@ -3,7 +3,8 @@
 // trees) trained offline on datasets/ series. A model maps a window of past feature vectors
 // (LinkSample fields, say) to a prediction of the next values. Models are created by name
 // with typed parameters, like envs and agents (core/registry.h); `linklab list models`
-// prints them. No predictor is registered yet: they come with their own issue.
+// prints them. The recurrent predictors (libtorch) register with RegisterSequenceModels
+// (models/sequence_model.h), which the linklab binary and their tests call.
 
 #include <cstdint>
 #include <functional>
@@ -42,7 +43,7 @@ class Model {
 using ModelMaker = std::function<std::unique_ptr<Model>(const core::Params&, const ModelContext&)>;
 using ModelRegistryType = core::Registry<ModelMaker>;
 
-// All registered models (built-ins are registered on first use; none yet).
+// All registered models (RegisterSequenceModels adds the recurrent ones).
 ModelRegistryType& ModelRegistry();
 // Model `name` with resolved `params`; unknown names throw std::invalid_argument listing the
 // registered ones.

@@ -49,7 +49,9 @@ TEST(Cli, ListShowsEveryClassicControlEnvWithParameters) {
 TEST(Cli, ListKindsComeFromTheRegistries) {
   const Output models = RunCli("list models");
   EXPECT_EQ(models.code, 0);
-  EXPECT_EQ(models.text, "models\n  (none registered)\n\n");
+  for (const char* name : {"pba_v1", "pba_v3_datacenter", "pba_v3_internet", "traffic_v1", "rnn"}) {
+    EXPECT_NE(models.text.find("\n  " + std::string(name) + "\n"), std::string::npos) << name;
+  }
   const Output all = RunCli("list");
   for (const char* title : {"envs\n", "agents\n", "models\n", "scenarios\n"}) {
     EXPECT_NE(all.text.find(title), std::string::npos) << title;
@@ -160,6 +162,11 @@ TEST(Cli, PredictorEvalWritesATableAndJsonPerPredictor) {
       RunCli("predictor eval --traces " + dir + " --format mahimahi --model pba_v9");
   EXPECT_EQ(model.code, 2);
   EXPECT_NE(model.text.find("pba_v9"), std::string::npos) << model.text;
+  EXPECT_NE(model.text.find("known: pba_v1"), std::string::npos) << model.text;
+  const Output pending =
+      RunCli("predictor eval --traces " + dir + " --format mahimahi --model pba_v1");
+  EXPECT_EQ(pending.code, 2);
+  EXPECT_NE(pending.text.find("not there yet"), std::string::npos) << pending.text;
 }
 
 // ---------------------------------------------------------------------------------------------
