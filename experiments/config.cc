@@ -1,5 +1,6 @@
 #include "experiments/config.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -62,9 +63,18 @@ std::vector<core::ParamSpec> EvalSectionSpecs() {
   };
 }
 
-ExperimentConfig ResolveExperiment(RawSections sections, const std::vector<std::string>& overrides,
-                                   const std::string& source) {
-  for (const auto& o : overrides) {
+RawSections ReadSections(const std::string& path, const std::vector<std::string>& sections,
+                         const std::string& what) {
+  RawSections raw;
+  for (const core::IniEntry& e : core::ReadIni(path, sections, what)) {
+    raw[e.section][e.key] = core::RawValue{e.value, path + ":" + std::to_string(e.line)};
+  }
+  return raw;
+}
+
+void ApplySets(RawSections& raw, const std::vector<std::string>& sets,
+               const std::vector<std::string>& sections) {
+  for (const auto& o : sets) {
     const std::string origin = "--set " + o;
     const size_t eq = o.find('=');
     const size_t dot = o.find('.');
@@ -72,15 +82,18 @@ ExperimentConfig ResolveExperiment(RawSections sections, const std::vector<std::
       throw std::invalid_argument(origin + ": expected section.key=value");
     }
     const std::string section = core::Trim(o.substr(0, dot));
-    bool known = false;
-    for (const auto& s : kSections) known = known || s == section;
-    if (!known) {
+    if (std::find(sections.begin(), sections.end(), section) == sections.end()) {
       throw std::invalid_argument(origin + ": unknown section [" + section + "]; sections are [" +
-                                  core::Join(kSections, "], [") + "]");
+                                  core::Join(sections, "], [") + "]");
     }
-    sections[section][core::Trim(o.substr(dot + 1, eq - dot - 1))] =
+    raw[section][core::Trim(o.substr(dot + 1, eq - dot - 1))] =
         core::RawValue{core::Trim(o.substr(eq + 1)), origin};
   }
+}
+
+ExperimentConfig ResolveExperiment(RawSections sections, const std::vector<std::string>& overrides,
+                                   const std::string& source) {
+  ApplySets(sections, overrides, kSections);
 
   ExperimentConfig c;
   c.source = source;

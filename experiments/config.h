@@ -41,6 +41,15 @@ struct ExperimentConfig {
 // Section name -> raw key/values (with their origins).
 using RawSections = std::map<std::string, core::RawValues>;
 
+// `path`'s INI entries over `sections` (core::ReadIni: unknown sections are errors), each
+// value with its origin (file:line); `what` names the kind of file in messages.
+RawSections ReadSections(const std::string& path, const std::vector<std::string>& sections,
+                         const std::string& what);
+// Applies "section.key=value" overrides (--set) to `raw`, each with its origin; a malformed
+// one or an unknown section is std::invalid_argument listing `sections`.
+void ApplySets(RawSections& raw, const std::vector<std::string>& sets,
+               const std::vector<std::string>& sections);
+
 // Checks and completes a config. `overrides` are "section.key=value" strings.
 ExperimentConfig ResolveExperiment(RawSections sections, const std::vector<std::string>& overrides,
                                    const std::string& source);

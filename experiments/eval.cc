@@ -261,24 +261,8 @@ double StudentT95(int dof) {
 }
 
 EvalConfig LoadEvalConfig(const std::string& path, const EvalOverrides& o) {
-  std::map<std::string, core::RawValues> sections;
-  for (const core::IniEntry& e : core::ReadIni(path, kSections, "eval config")) {
-    sections[e.section][e.key] = core::RawValue{e.value, path + ":" + std::to_string(e.line)};
-  }
-  for (const std::string& s : o.sets) {
-    const std::string origin = "--set " + s;
-    const size_t eq = s.find('='), dot = s.find('.');
-    if (eq == std::string::npos || dot == std::string::npos || dot > eq) {
-      throw std::invalid_argument(origin + ": expected section.key=value");
-    }
-    const std::string section = core::Trim(s.substr(0, dot));
-    if (std::find(kSections.begin(), kSections.end(), section) == kSections.end()) {
-      throw std::invalid_argument(origin + ": unknown section [" + section +
-                                  "]; sections are [experiment], [env], [eval]");
-    }
-    sections[section][core::Trim(s.substr(dot + 1, eq - dot - 1))] =
-        core::RawValue{core::Trim(s.substr(eq + 1)), origin};
-  }
+  RawSections sections = ReadSections(path, kSections, "eval config");
+  ApplySets(sections, o.sets, kSections);
   core::RawValues& ev = sections["eval"];
   if (!o.policies.empty()) {
     ev["policies"] = core::RawValue{"[" + core::Join(o.policies, ",") + "]", "--policy"};
