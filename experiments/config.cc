@@ -155,9 +155,8 @@ ExperimentConfig LoadExperiment(const std::string& path,
   return ResolveExperiment(std::move(sections), overrides, path);
 }
 
-namespace {
-void WriteSection(std::ostringstream& out, const std::string& name,
-                  const std::vector<const core::Params*>& parts) {
+void WriteIniSection(std::ostream& out, const std::string& name,
+                     const std::vector<const core::Params*>& parts) {
   out << "[" << name << "]\n";
   for (const auto* params : parts) {
     for (const auto& spec : params->schema()) {
@@ -170,17 +169,16 @@ void WriteSection(std::ostringstream& out, const std::string& name,
   }
   out << "\n";
 }
-}  // namespace
 
 std::string ExperimentConfig::ToIni() const {
   std::ostringstream out;
   out << "# Effective linklab experiment config" << (source.empty() ? "" : " (from " + source + ")")
       << ": every key, defaults filled in.\n\n";
-  WriteSection(out, "experiment", {&experiment});
-  WriteSection(out, "env", {&env, &env_params});
-  WriteSection(out, "agent", {&agent});
-  WriteSection(out, "train", {&train});
-  WriteSection(out, "eval", {&eval});
+  WriteIniSection(out, "experiment", {&experiment});
+  WriteIniSection(out, "env", {&env, &env_params});
+  WriteIniSection(out, "agent", {&agent});
+  WriteIniSection(out, "train", {&train});
+  WriteIniSection(out, "eval", {&eval});
   return out.str();
 }
 

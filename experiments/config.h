@@ -13,6 +13,7 @@
 // filled in) is written back as INI, and reads back to the same config.
 
 #include <map>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,11 @@ RawSections ReadSections(const std::string& path, const std::vector<std::string>
 // one or an unknown section is std::invalid_argument listing `sections`.
 void ApplySets(RawSections& raw, const std::vector<std::string>& sets,
                const std::vector<std::string>& sections);
+
+// Writes section `name` of an effective config: every key of `parts` with its help, type,
+// range and default as a comment.
+void WriteIniSection(std::ostream& out, const std::string& name,
+                     const std::vector<const core::Params*>& parts);
 
 // Checks and completes a config. `overrides` are "section.key=value" strings.
 ExperimentConfig ResolveExperiment(RawSections sections, const std::vector<std::string>& overrides,

@@ -61,10 +61,13 @@ commands:
   dataset trace --scenario SPEC [--seed N] [--duration 10m] -o PREFIX
                     a scenario's link capacities for one seed as mahimahi traces
                     (PREFIX.down, PREFIX.up): synthetic traces of your own
+  predictor train CONFIG [--set section.key=value ...]
+                    train a bandwidth predictor on traces ([experiment], [data], [model],
+                    [train]): results/<name>/<time>/
   predictor eval --traces PATH... --format mahimahi|pensieve|h5 [--horizon-s H]
-       [--interval-s 1] [-o FILE.json]
+       [--interval-s 1] [--model RUN_DIR] [-o FILE.json]
                     bandwidth forecasts on any traces: MAE, RMSE, MAPE and accuracy
-                    (within +-20 %) of every predictor (the classical baselines for now)
+                    (within +-20 %) of a trained predictor and the classical baselines
   version           print the version and git commit
   help              this text
 
@@ -172,10 +175,27 @@ int CmdEval(const std::vector<std::string>& args) {
 }
 
 int CmdPredictor(const std::vector<std::string>& args) {
-  if (args.empty() || args[0] != "eval") {
-    throw std::invalid_argument("predictor: use 'predictor eval'");
+  if (args.empty() || (args[0] != "eval" && args[0] != "train")) {
+    throw std::invalid_argument("predictor: use 'predictor train' or 'predictor eval'");
   }
   const std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (args[0] == "train") {
+    po::options_description train("predictor train options");
+    train.add_options()("config", po::value<std::string>(), "predictor config (INI)")(
+        "set", po::value<std::vector<std::string>>()->composing(),
+        "override a key: section.key=value (repeatable)");
+    po::positional_options_description tpos;
+    tpos.add("config", 1);
+    po::variables_map tvm;
+    if (!Parse(rest, train, tpos, tvm, "predictor train CONFIG [--set section.key=value ...]")) {
+      return 0;
+    }
+    if (!tvm.count("config")) throw std::invalid_argument("predictor train: missing CONFIG");
+    experiments::RunPredictorTrain(
+        tvm["config"].as<std::string>(),
+        tvm.count("set") ? tvm["set"].as<std::vector<std::string>>() : std::vector<std::string>{});
+    return 0;
+  }
   po::options_description desc("predictor eval options");
   desc.add_options()("traces", po::value<std::vector<std::string>>()->multitoken()->composing(),
                      "trace files, folders or data sets (h5)")("format", po::value<std::string>(),
@@ -183,8 +203,9 @@ int CmdPredictor(const std::vector<std::string>& args) {
       "horizon-s", po::value<double>()->default_value(1.0), "seconds ahead")(
       "interval-s", po::value<double>()->default_value(1.0), "resampling interval (s)")(
       "model", po::value<std::string>()->default_value(""),
-      "a registered model (not there yet: the baselines run alone)")(
-      "output,o", po::value<std::string>()->default_value(""), "write the figures as JSON");
+      "a trained predictor (its run folder, from predictor train), evaluated beside the "
+      "baselines")("output,o", po::value<std::string>()->default_value(""),
+                   "write the figures as JSON");
   po::positional_options_description pos;
   pos.add("traces", -1);
   po::variables_map vm;

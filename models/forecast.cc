@@ -27,7 +27,8 @@ std::vector<std::string> ExpandPaths(const std::vector<std::string>& paths) {
     } else if (fs::exists(p, ec)) {
       files.push_back(p);
     } else {
-      throw std::invalid_argument("traces: " + p + " does not exist");
+      // A bare name, found as scenarios find traces (or an error listing where it looked).
+      files.push_back(sim::FindTrace(p));
     }
   }
   if (files.empty()) throw std::invalid_argument("traces: none given");

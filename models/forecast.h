@@ -31,7 +31,8 @@ struct Series {
   std::vector<double> mbps;
 };
 
-// Every series in `paths` (files, or folders: their trace files, sim::TraceFilesIn), read as
+// Every series in `paths` (files; folders: their trace files, sim::TraceFilesIn; bare names:
+// found as scenarios find traces, sim::FindTrace), read as
 // `format` ("mahimahi", "pensieve" or "h5") at `interval_s`. Throws std::invalid_argument naming
 // the file: missing, unparsable, a data set of another kind, an interval that is not a whole
 // multiple of a data set's, a trace shorter than one interval.

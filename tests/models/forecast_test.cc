@@ -105,7 +105,7 @@ TEST(Series, FromTracesAndDataSetsAtTheRequestedInterval) {
             std::string::npos);
   EXPECT_NE(ErrorOf([&] {
               LoadSeries({dir + "/nothing"}, "mahimahi", 1.0);
-            }).find(dir + "/nothing does not exist"),
+            }).find("trace '" + dir + "/nothing' not found"),
             std::string::npos);
   EXPECT_NE(ErrorOf([&] { LoadSeries({dir + "/a.down"}, "csv", 1.0); }).find("'csv'"),
             std::string::npos);
