@@ -43,6 +43,21 @@ std::string Fixed(double x, int digits) {
 
 const std::vector<std::string> kTrainSections = {"experiment", "data", "model", "train"};
 
+// A predictor config's [model] section: the registered model `name` (default pba_v1) and its
+// parameters, checked against its schema.
+struct ModelChoice {
+  const models::ModelRegistryType::Entry* entry = nullptr;
+  core::Params params;
+};
+ModelChoice ResolveModel(core::RawValues raw) {
+  const std::string name = raw.count("name") ? core::Trim(raw["name"].text) : "pba_v1";
+  raw.erase("name");
+  ModelChoice c;
+  c.entry = &models::ModelRegistry().Find(name);
+  c.params = core::Params::Resolve(c.entry->params, raw, "[model] " + name);
+  return c;
+}
+
 // A trained predictor run folder as a forecaster: its model (the best epoch's weights) fed the
 // standardised window of the last bandwidths, its prediction unstandardised.
 class RunForecaster : public models::Forecaster {
@@ -56,11 +71,8 @@ class RunForecaster : public models::Forecaster {
                                   "config.ini; `linklab predictor train` writes them)");
     }
     RawSections raw = ReadSections(dir + "/config.ini", kTrainSections, "predictor config");
-    core::RawValues model_raw = raw["model"];
-    const std::string model = core::Trim(model_raw["name"].text);
-    model_raw.erase("name");
-    const auto& entry = models::ModelRegistry().Find(model);
-    const core::Params params = core::Params::Resolve(entry.params, model_raw, what);
+    const ModelChoice model = ResolveModel(raw["model"]);
+    const core::Params& params = model.params;
     const core::Json scaler = core::ReadJsonFile(dir + "/scaler.json");
     mean_ = scaler.at("mean").get<double>();
     std_ = scaler.at("std").get<double>();
@@ -71,7 +83,7 @@ class RunForecaster : public models::Forecaster {
     c.input_size = 1;
     c.window = window_;
     c.output_size = 1;
-    model_ = entry.make(params, c);
+    model_ = model.entry->make(params, c);
     model_->Load(dir + "/model");
     recent_.assign(static_cast<size_t>(window_), 0.0f);
   }
@@ -233,13 +245,9 @@ std::string RunPredictorTrain(const std::string& config_path,
       core::Params::Resolve(TrainExperimentSpecs(), raw["experiment"], "[experiment]");
   const core::Params data = core::Params::Resolve(DataSpecs(), raw["data"], "[data]");
   const core::Params train = core::Params::Resolve(TrainLoopSpecs(), raw["train"], "[train]");
-  core::RawValues model_raw = raw["model"];
-  const std::string model_name =
-      model_raw.count("name") ? core::Trim(model_raw["name"].text) : "pba_v1";
-  model_raw.erase("name");
-  const auto& entry = models::ModelRegistry().Find(model_name);
-  const core::Params model_params =
-      core::Params::Resolve(entry.params, model_raw, "[model] " + model_name);
+  const ModelChoice choice = ResolveModel(raw["model"]);
+  const std::string& model_name = choice.entry->name;
+  const core::Params& model_params = choice.params;
 
   const double interval = data.Double("interval_s");
   const double steps = data.Double("horizon_s") / interval;
@@ -302,7 +310,7 @@ std::string RunPredictorTrain(const std::string& config_path,
   context.window = window;
   context.output_size = 1;
   context.seed = static_cast<uint64_t>(experiment.Int("seed"));
-  std::unique_ptr<models::Model> model = entry.make(model_params, context);
+  std::unique_ptr<models::Model> model = choice.entry->make(model_params, context);
 
   std::ostringstream ini;
   ini << "# Effective linklab predictor config (from " << config_path << ")\n\n";
