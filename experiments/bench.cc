@@ -15,11 +15,14 @@
 #include "core/machine.h"
 #include "core/progress.h"
 #include "core/registry.h"
+#include "core/rng.h"
 #include "core/text.h"
 #include "envs/registry.h"
 #include "experiments/bench_htb.h"
 #include "experiments/config.h"
 #include "experiments/kernel_htb.h"
+#include "models/model.h"
+#include "models/sequence_model.h"
 #include "sim/calibration.h"
 #include "sim/capacity.h"
 #include "sim/scenario.h"
@@ -685,13 +688,81 @@ core::Json BenchHtb(const BenchOptions& options) {
   return report;
 }
 
-std::vector<std::string> BenchAreas() { return {"envs", "agents", "sim", "htb"}; }
+core::Json BenchModels(const BenchOptions& options) {
+  models::RegisterSequenceModels(models::ModelRegistry());
+  core::Json report = Header("models");
+  core::Json results = core::Json::array();
+  CaseFilter filter("models", options.only);
+  for (const auto* entry : models::ModelRegistry().Entries()) {
+    if (!filter.Want(entry->name)) continue;
+    const core::Params params = core::Params::Resolve(entry->params, {}, "model " + entry->name);
+    models::ModelContext c;
+    c.window = params.Int("window");
+    c.input_size = 6;  // source 002's features: bandwidth, latency, loss, jitter, hour, day
+    c.output_size = entry->name == "traffic_v1" ? 1 : 4;
+    c.seed = 1;
+    auto model = entry->make(params, c);
+    const int64_t batch = 64;
+    core::Rng rng(1);
+    std::vector<float> x(static_cast<size_t>(batch * c.window * c.input_size));
+    std::vector<float> y(static_cast<size_t>(batch * c.output_size));
+    for (float& v : x) v = static_cast<float>(rng.Normal());
+    for (float& v : y) v = static_cast<float>(rng.Normal());
+    std::cerr << "bench models: " << entry->name << "\n";
+    // Training: Adam steps on batches of 64 windows.
+    model->Fit(x, y, batch);  // warm-up
+    int64_t steps = 0;
+    const auto t0 = std::chrono::steady_clock::now();
+    double elapsed = 0.0;
+    while (elapsed < options.seconds) {
+      model->Fit(x, y, batch);
+      ++steps;
+      elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    }
+    const double samples_per_s = static_cast<double>(steps * batch) / elapsed;
+    // Inference: one window at a time, the live runner's case.
+    const std::vector<float> one(x.begin(), x.begin() + c.window * c.input_size);
+    model->Predict(one, 1);
+    int64_t calls = 0;
+    const auto t1 = std::chrono::steady_clock::now();
+    elapsed = 0.0;
+    while (elapsed < options.seconds) {
+      model->Predict(one, 1);
+      ++calls;
+      elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+    }
+    core::Json r = core::Json::object();
+    r["model"] = entry->name;
+    r["window"] = c.window;
+    r["input_size"] = c.input_size;
+    r["output_size"] = c.output_size;
+    r["train_batch"] = batch;
+    r["train_samples_per_second"] = samples_per_s;
+    r["inference_us_per_sample"] = 1e6 * elapsed / static_cast<double>(calls);
+    results.push_back(std::move(r));
+  }
+  filter.CheckAny();
+  report["results"] = std::move(results);
+  core::Json ref = core::Json::object();
+  ref["inference_ms_target"] = "under 10 ms (source 002), under 100 / 150 ms (source 003)";
+  ref["onnxruntime_us"] =
+      "REFERENCE.md, ONNX Runtime 1.30 on this machine kind: v1 (10x6, 128/64) 192, "
+      "datacenter (30x6, 128/64) 387, internet (60x6, 256/128) 1922";
+  report["reference"] = std::move(ref);
+  report["notes"] =
+      "libtorch on one thread (the models' torch_threads default); training: Adam steps on "
+      "batches of 64 random windows; inference: one window per call, no batching";
+  return report;
+}
+
+std::vector<std::string> BenchAreas() { return {"envs", "agents", "sim", "htb", "models"}; }
 
 core::Json RunBench(const std::string& area, const BenchOptions& options) {
   if (area == "envs") return BenchEnvs(options);
   if (area == "agents") return BenchAgents(options);
   if (area == "sim") return BenchSim(options);
   if (area == "htb") return BenchHtb(options);
+  if (area == "models") return BenchModels(options);
   throw std::invalid_argument("unknown bench area '" + area +
                               "'; areas: " + core::Join(BenchAreas(), ", "));
 }

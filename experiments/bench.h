@@ -31,6 +31,10 @@ core::Json BenchSim(const BenchOptions& options);
 // the machine cannot run them.
 core::Json BenchHtb(const BenchOptions& options);
 
+// Per registered predictor (source 002's 6 features, its own window): training samples per
+// second (Adam on batches of 64) and single-window inference latency, one thread.
+core::Json BenchModels(const BenchOptions& options);
+
 // The README's benchmark tables (markdown between marker comments), made from the reports
 // sim.json, envs.json, agents.json and htb.json in `dir`.
 std::string BenchTables(const std::string& dir);

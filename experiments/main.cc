@@ -47,7 +47,7 @@ commands:
   list [KINDS]
                     every registered name with its parameters and defaults
   bench AREA [--json FILE] [--seconds S] [--only NAME]
-                    measure speed; areas: envs, agents, sim; htb checks the sim's HTB
+                    measure speed; areas: envs, agents, sim, models; htb checks the sim's HTB
                     against the Linux kernel's (needs root and iperf3)
   bench tables [--from DIR] [--readme README.md]
                     the README's benchmark tables from the committed reports
@@ -399,7 +399,8 @@ int CmdDataset(const std::vector<std::string>& args) {
 
 int CmdBench(const std::vector<std::string>& args) {
   po::options_description desc("bench options");
-  desc.add_options()("area", po::value<std::string>(), "what to measure: envs, agents, sim, htb")(
+  desc.add_options()("area", po::value<std::string>(),
+                     "what to measure: envs, agents, sim, htb, models")(
       "json", po::value<std::string>(), "write the report to this file (default: stdout)")(
       "seconds", po::value<double>()->default_value(1.0),
       "measuring time per case (htb: 8x this after a 2 s warm-up)")(
@@ -414,7 +415,8 @@ int CmdBench(const std::vector<std::string>& args) {
   po::variables_map vm;
   if (!Parse(args, desc, pos, vm, "bench AREA [--json FILE]")) return 0;
   if (!vm.count("area"))
-    throw std::invalid_argument("bench: missing AREA (areas: envs, agents, sim, htb, or tables)");
+    throw std::invalid_argument(
+        "bench: missing AREA (areas: envs, agents, sim, htb, models, or tables)");
   if (vm["area"].as<std::string>() == "tables") {
     const std::string from = vm["from"].as<std::string>();
     if (vm.count("readme")) {

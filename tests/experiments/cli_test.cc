@@ -86,7 +86,8 @@ TEST(Cli, MissingFileUnknownCommandAndBadOptions) {
   EXPECT_EQ(Lines(o.text), 1);
   o = RunCli("bench warp");
   EXPECT_EQ(o.code, 2);
-  EXPECT_EQ(o.text, "linklab: error: unknown bench area 'warp'; areas: envs, agents, sim, htb\n");
+  EXPECT_EQ(o.text,
+            "linklab: error: unknown bench area 'warp'; areas: envs, agents, sim, htb, models\n");
   o = RunCli("list widgets");
   EXPECT_EQ(o.code, 2);
   o = RunCli("run --set experiment.seed=-4");
@@ -94,6 +95,18 @@ TEST(Cli, MissingFileUnknownCommandAndBadOptions) {
   EXPECT_EQ(o.text,
             "linklab: error: --set experiment.seed=-4: [experiment] seed = '-4': out "
             "of range [0, inf]\n");
+}
+
+TEST(Cli, BenchModelsWritesTrainingRateAndLatency) {
+  const std::string path = ::testing::TempDir() + "/bench_models.json";
+  const Output o = RunCli("bench models --seconds 0.05 --only traffic_v1 --json " + path);
+  ASSERT_EQ(o.code, 0) << o.text;
+  const std::string text = linklab::core::ReadFile(path);
+  for (const char* key : {"\"model\": \"traffic_v1\"", "\"train_samples_per_second\"",
+                          "\"inference_us_per_sample\"", "\"machine\""}) {
+    EXPECT_NE(text.find(key), std::string::npos) << key;
+  }
+  EXPECT_EQ(text.find("pba_v1"), std::string::npos);  // --only
 }
 
 TEST(Cli, BenchEnvsWritesJson) {
