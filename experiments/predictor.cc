@@ -78,6 +78,7 @@ class RunForecaster : public models::Forecaster {
     std_ = scaler.at("std").get<double>();
     horizon_s_ = scaler.at("horizon_s").get<double>();
     interval_s_ = scaler.at("interval_s").get<double>();
+    change_ = scaler.value("target", "level") == "change";
     window_ = params.Int("window");
     models::ModelContext c;
     c.input_size = 1;
@@ -96,11 +97,15 @@ class RunForecaster : public models::Forecaster {
     recent_.erase(recent_.begin());
     recent_.push_back(static_cast<float>((mbps - mean_) / std_));
   }
-  double Predict(int) const override { return model_->Predict(recent_, 1)[0] * std_ + mean_; }
+  double Predict(int) const override {
+    const double z = model_->Predict(recent_, 1)[0] + (change_ ? recent_.back() : 0.0f);
+    return z * std_ + mean_;
+  }
 
  private:
   std::string name_;
   double mean_ = 0, std_ = 1, horizon_s_ = 0, interval_s_ = 0;
+  bool change_ = false;  // the model predicts the change from the last value
   int64_t window_ = 1;
   std::unique_ptr<models::Model> model_;
   std::vector<float> recent_;
@@ -196,6 +201,10 @@ std::vector<core::ParamSpec> DataSpecs() {
       core::DoubleParam("horizon_s", 1.0, "how far ahead the model predicts (s)", 1e-3, 1e7),
       core::DoubleParam("val_fraction", 0.2, "the last part of every series kept for validation",
                         0.01, 0.9),
+      core::StringParam("target", "level",
+                        "what the model predicts: level (the bandwidth ahead) or change (its "
+                        "difference from the last value, added back when predicting)",
+                        {"level", "change"}),
   };
 }
 
@@ -213,10 +222,12 @@ struct Windows {
   int64_t rows = 0;
 };
 
+// `change`: the target is the change from the window's last value (standardised units).
 void AddWindow(Windows& w, const std::vector<double>& z, size_t end, int64_t window,
-               int64_t horizon) {
+               int64_t horizon, bool change) {
   for (int64_t k = window; k > 0; --k) w.x.push_back(static_cast<float>(z[end - k]));
-  w.y.push_back(static_cast<float>(z[end - 1 + static_cast<size_t>(horizon)]));
+  const double ahead = z[end - 1 + static_cast<size_t>(horizon)];
+  w.y.push_back(static_cast<float>(change ? ahead - z[end - 1] : ahead));
   ++w.rows;
 }
 
@@ -268,6 +279,7 @@ std::string RunPredictorTrain(const std::string& config_path,
   const std::vector<models::Series> series =
       models::LoadSeries(traces, data.String("format"), interval);
   const int64_t window = model_params.Int("window");
+  const bool change = data.String("target") == "change";
 
   // The split of every series, and the scaler of the training parts.
   std::vector<size_t> split;
@@ -301,7 +313,7 @@ std::string RunPredictorTrain(const std::string& config_path,
          end - 1 + static_cast<size_t>(horizon) < z.size(); ++end) {
       // A window's target decides its split: training targets lie before the cut.
       AddWindow(end - 1 + static_cast<size_t>(horizon) < split[k] ? tr : va, z, end, window,
-                horizon);
+                horizon, change);
     }
   }
 
@@ -395,6 +407,7 @@ std::string RunPredictorTrain(const std::string& config_path,
   scaler["window"] = window;
   scaler["horizon_s"] = data.Double("horizon_s");
   scaler["interval_s"] = interval;
+  scaler["target"] = data.String("target");
   core::WriteFileAtomic(dir + "/scaler.json", scaler.dump(2) + "\n");
   datasets::Attributes attrs;
   attrs.text = {{"config", text}, {"git_commit", core::GitCommit()}, {"model", model_name}};

@@ -31,7 +31,8 @@ core::Json RunPredictorEval(const PredictorEvalOptions& options);
 //   [experiment]  name, seed, output, description
 //   [data]        traces (files or folders), format (mahimahi, pensieve, h5), interval_s,
 //                 horizon_s, val_fraction (the last part of every series, in time: never
-//                 trained on, it picks the epoch)
+//                 trained on, it picks the epoch), target (level: the bandwidth ahead;
+//                 change: its difference from the window's last value)
 //   [model]       name (a registered model) and its parameters (window, ...)
 //   [train]       epochs, batch_size, patience, progress
 // The input is the window of bandwidths, standardised with the mean and deviation of the

@@ -81,6 +81,12 @@ TEST(Predictor, TrainedModelBeatsTheBaselinesWhereTheyCannotFollow) {
   EXPECT_GT(last, 1.0);  // 8 Mbit/s wrong at one sample in four
   EXPECT_LT(learned, 0.5 * last);
 
+  // Predicting the change from the last value, added back: as good here.
+  o.model = RunPredictorTrain(config, {"data.target=change"});
+  const core::Json change = RunPredictorEval(o);
+  EXPECT_LT(change[o.model]["mae_mbps"].get<double>(), 0.5 * last);
+  EXPECT_EQ(core::ReadJsonFile(o.model + "/scaler.json")["target"], "change");
+
   // Bad input, named.
   o.horizon_s = 2;
   EXPECT_NE(ErrorOf([&] { RunPredictorEval(o); }).find("trained for a horizon of 1 s"),
