@@ -88,14 +88,15 @@ void ImportTraces(const std::vector<std::string>& files, const std::string& form
     CheckSampleMemory(std::floor(span / interval_s), files.size(), span);
     const std::string name = file.substr(file.find_last_of('/') + 1);
     const double nan = std::nan("");
-    for (double t = interval_s; t <= span + 1e-9; t += interval_s) {
+    const std::vector<double> rates = sim::IntervalRatesMbps(*capacity, span, interval_s);
+    for (size_t k = 0; k < rates.size(); ++k) {
       sim::LinkSample s;
-      s.time_s = t;
+      s.time_s = static_cast<double>(k + 1) * interval_s;
       s.interval_s = interval_s;
       s.link = name;
       s.app_class = "all";
-      const double bytes = capacity->Cumulative(t) - capacity->Cumulative(t - interval_s);
-      s.capacity_mbps = bytes * 8.0 / interval_s / 1e6;
+      const double bytes = rates[k] * 1e6 / 8.0 * interval_s;
+      s.capacity_mbps = rates[k];
       s.bytes_delivered = static_cast<uint64_t>(std::llround(bytes));
       s.packets_delivered = static_cast<uint64_t>(std::llround(bytes / 1500.0));
       // A trace says only what the link could carry: everything else is unknown.

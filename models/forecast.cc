@@ -38,21 +38,14 @@ std::vector<std::string> ExpandPaths(const std::vector<std::string>& paths) {
 Series FromTrace(const std::string& path, const std::string& format, double interval_s) {
   auto capacity = sim::LoadTraceCapacity(path, format);
   const double period = capacity->PeriodS();
-  const auto n = static_cast<int64_t>(std::floor(period / interval_s + 1e-9));
-  if (n < 1) {
-    throw std::invalid_argument(path + ": the trace lasts " + core::FormatDouble(period) +
-                                " s, less than one interval of " + core::FormatDouble(interval_s) +
-                                " s");
-  }
   Series s;
   s.name = fs::path(path).filename().string();
   s.interval_s = interval_s;
-  s.mbps.resize(static_cast<size_t>(n));
-  double before = 0.0;
-  for (int64_t k = 0; k < n; ++k) {
-    const double after = capacity->Cumulative((k + 1) * interval_s);
-    s.mbps[static_cast<size_t>(k)] = (after - before) * 8.0 / interval_s / 1e6;
-    before = after;
+  s.mbps = sim::IntervalRatesMbps(*capacity, period, interval_s);
+  if (s.mbps.empty()) {
+    throw std::invalid_argument(path + ": the trace lasts " + core::FormatDouble(period) +
+                                " s, less than one interval of " + core::FormatDouble(interval_s) +
+                                " s");
   }
   return s;
 }

@@ -680,6 +680,18 @@ std::string FindTrace(const std::string& name_or_path) {
                               core::Join(tried, ", "));
 }
 
+std::vector<double> IntervalRatesMbps(CapacityProcess& process, double span_s, double interval_s) {
+  const auto n = static_cast<int64_t>(std::floor(span_s / interval_s + 1e-9));
+  std::vector<double> rates;
+  double before = 0.0;
+  for (int64_t k = 0; k < n; ++k) {
+    const double after = process.Cumulative((k + 1) * interval_s);
+    rates.push_back((after - before) * 8.0 / interval_s / 1e6);
+    before = after;
+  }
+  return rates;
+}
+
 std::vector<std::string> TraceFilesIn(const std::string& dir) {
   std::vector<std::string> out;
   for (const auto& e : std::filesystem::directory_iterator(dir)) {

@@ -62,6 +62,10 @@ std::unique_ptr<CapacityProcess> LoadTraceCapacity(const std::string& path,
 // next to the source tree. Throws std::invalid_argument listing where it looked.
 std::string FindTrace(const std::string& name_or_path);
 
+// The mean rate (Mbit/s) of `process` in each whole interval [k dt, (k+1) dt) of [0, span_s]
+// (dt = interval_s): what a trace could deliver per interval, as data sets and forecasts bin it.
+std::vector<double> IntervalRatesMbps(CapacityProcess& process, double span_s, double interval_s);
+
 // The trace files of folder `dir`, sorted by name: regular files, not hidden, and not
 // README, LICENSE, LICENCE or COPYING files (data folders ship their terms beside them).
 std::vector<std::string> TraceFilesIn(const std::string& dir);

@@ -203,29 +203,21 @@ void FluidHtb::CodelDrops(double end_s, std::vector<double>& dropped) {
       codel[g].Drops(0.0, 0.0, end_s);  // an empty leaf leaves the dropping state
       continue;
     }
-    const int packets = codel[g].Drops(total / rate, total, end_s);
-    if (packets <= 0) continue;
-    for (size_t i = 0; i < queue.backlog.size(); ++i) {
-      if (queue.group_of[i] != g || queue.backlog[i] <= 0) continue;
-      credit[i] += packets * queue.backlog[i] / total;
-      if (credit[i] < 1.0) continue;
-      const double k = std::floor(credit[i]);
-      credit[i] -= k;
-      dropped[i] += queue.RemoveOldest(i, k * packet[i]);
-    }
+    DropFromGroup(queue, g, codel[g].Drops(total / rate, total, end_s), packet, credit, dropped);
   }
 }
 
-void FluidAqm::DropQueued(int packets, std::vector<double>& dropped) {
-  const double total = fifo.total[0];
+void DropFromGroup(FluidQueue& queue, int group, int packets, const std::vector<double>& packet,
+                   std::vector<double>& credit, std::vector<double>& dropped) {
+  const double total = queue.total[static_cast<size_t>(group)];
   if (packets <= 0 || total <= 0) return;
-  for (size_t i = 0; i < fifo.backlog.size(); ++i) {
-    if (fifo.backlog[i] <= 0) continue;
-    credit[i] += packets * fifo.backlog[i] / total;
+  for (size_t i = 0; i < queue.backlog.size(); ++i) {
+    if (queue.group_of[i] != group || queue.backlog[i] <= 0) continue;
+    credit[i] += packets * queue.backlog[i] / total;
     if (credit[i] < 1.0) continue;
     const double k = std::floor(credit[i]);
     credit[i] -= k;
-    dropped[i] += fifo.RemoveOldest(i, k * packet[i]);
+    dropped[i] += queue.RemoveOldest(i, k * packet[i]);
   }
 }
 
@@ -375,7 +367,8 @@ void FluidAqm::Step(const std::vector<double>& in, double capacity, double dt, d
   const bool served = fifo.served_rate[0] > 0;
   if (served) rate = fifo.served_rate[0];
   if (kind == QdiscKind::kCodel && served) {
-    DropQueued(codel[0].Drops(fifo.total[0] / rate, fifo.total[0], end), dropped);
+    DropFromGroup(fifo, 0, codel[0].Drops(fifo.total[0] / rate, fifo.total[0], end), packet, credit,
+                  dropped);
   } else if (kind == QdiscKind::kCodel && fifo.total[0] <= 0) {
     codel[0].Drops(0.0, 0.0, end);
   }

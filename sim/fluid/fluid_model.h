@@ -223,6 +223,11 @@ struct FluidCodel {
   }
 };
 
+// Drops `packets` packets queued in `group` of `queue`, shared by the flows' backlogs: whole
+// packets (`packet`: IP bytes per flow) by a per-flow credit of packets owed, oldest first.
+void DropFromGroup(FluidQueue& queue, int group, int packets, const std::vector<double>& packet,
+                   std::vector<double>& credit, std::vector<double>& dropped);
+
 // The HTB shaper as a fluid queue with a group per class; disabled (one FIFO group of 1000
 // packets) for the other queue discs. Each class's leaf is a FIFO or, with `codel_leaves`, a
 // FIFO under CoDel's control law (FluidCodel, on the class's sojourn time; drops at the head,
@@ -398,8 +403,6 @@ struct FluidAqm {
   double Total() const { return kind == QdiscKind::kFqCodel ? fq_total : fifo.total[0]; }
 
  private:
-  // Drops `packets` packets from the backlog of the flows, shared by their backlog.
-  void DropQueued(int packets, std::vector<double>& dropped);
   void PieUpdate(double qdelay_s);
 };
 
