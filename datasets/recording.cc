@@ -100,6 +100,7 @@ void ImportTraces(const std::vector<std::string>& files, const std::string& form
       s.bytes_delivered = static_cast<uint64_t>(std::llround(bytes));
       s.packets_delivered = static_cast<uint64_t>(std::llround(bytes / 1500.0));
       // A trace says only what the link could carry: everything else is unknown.
+      s.loss_rate = s.backlog_bytes = s.backlog_packets = nan;
       s.delay_p50_ms = s.delay_p95_ms = s.jitter_ms = s.rtt_p50_ms = s.rtt_p95_ms = nan;
       s.goodput_mbps = s.video_bitrate_kbps = s.video_stall_s = s.video_buffer_s = nan;
       s.fct_ms = s.flows_done = s.game_loss_rate = s.hour_of_day = s.day_of_week = nan;

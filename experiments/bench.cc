@@ -699,7 +699,8 @@ core::Json BenchModels(const BenchOptions& options) {
     models::ModelContext c;
     c.window = params.Int("window");
     c.input_size = 6;  // source 002's features: bandwidth, latency, loss, jitter, hour, day
-    c.output_size = entry->name == "traffic_v1" ? 1 : 4;
+    // multi_horizon: the four targets at each of its three horizons
+    c.output_size = entry->name == "traffic_v1" ? 1 : entry->name == "multi_horizon" ? 12 : 4;
     c.seed = 1;
     auto model = entry->make(params, c);
     const int64_t batch = 64;

@@ -61,13 +61,17 @@ commands:
   dataset trace --scenario SPEC [--seed N] [--duration 10m] -o PREFIX
                     a scenario's link capacities for one seed as mahimahi traces
                     (PREFIX.down, PREFIX.up): synthetic traces of your own
-  predictor train CONFIG [--set section.key=value ...]
-                    train a bandwidth predictor on traces ([experiment], [data], [model],
-                    [train]): results/<name>/<time>/
+  predictor train CONFIG [--set section.key=value ...]   (or: run CONFIG)
+                    train a predictor of bandwidth, latency, loss, jitter on traces or data
+                    sets ([experiment], [data], [model], [train], [trees]) with its
+                    boosted-trees baseline: results/<name>/<time>/
+  predictor train --resume RUN_DIR [--set train.key=value ...]   (or: run --resume)
+                    continue it from its last checkpoint
   predictor eval --traces PATH... --format mahimahi|pensieve|h5 [--horizon-s H]
-       [--interval-s 1] [--model RUN_DIR] [-o FILE.json]
-                    bandwidth forecasts on any traces: MAE, RMSE, MAPE and accuracy
-                    (within +-20 %) of a trained predictor and the classical baselines
+       [--interval-s 1] [--model RUN_DIR] [-o FILE.json] [--predictions FILE.csv]
+                    forecasts on any traces: MAE, RMSE, MAPE, accuracy (within +-20 %) and
+                    confidence calibration of a trained predictor, its boosted trees and
+                    the classical baselines
   version           print the version and git commit
   help              this text
 
@@ -111,6 +115,15 @@ int CmdRun(const std::vector<std::string>& args) {
   pos.add("config", 1);
   po::variables_map vm;
   if (!Parse(args, desc, pos, vm, "run [CONFIG] [--set section.key=value ...]")) return 0;
+  if (vm.count("resume") && experiments::IsPredictorRun(vm["resume"].as<std::string>())) {
+    if (vm.count("config") || vm.count("seeds")) {
+      throw std::invalid_argument("run --resume RUN_DIR takes no config or --seeds");
+    }
+    experiments::ResumePredictorTrain(
+        vm["resume"].as<std::string>(),
+        vm.count("set") ? vm["set"].as<std::vector<std::string>>() : std::vector<std::string>{});
+    return 0;
+  }
   if (vm.count("resume")) {
     if (vm.count("config") || vm.count("set") || vm.count("seeds")) {
       throw std::invalid_argument(
@@ -124,6 +137,15 @@ int CmdRun(const std::vector<std::string>& args) {
   if (vm.count("set")) sets = vm["set"].as<std::vector<std::string>>();
   std::vector<std::string> seeds = {""};
   if (vm.count("seeds")) seeds = core::Split(vm["seeds"].as<std::string>(), ',');
+  // A config with a [model] section trains a predictor (`linklab predictor train`).
+  if (vm.count("config") && experiments::IsPredictorConfig(vm["config"].as<std::string>())) {
+    for (const auto& seed : seeds) {
+      std::vector<std::string> s = sets;
+      if (!seed.empty()) s.push_back("experiment.seed=" + core::Trim(seed));
+      experiments::RunPredictorTrain(vm["config"].as<std::string>(), s);
+    }
+    return 0;
+  }
   // Check every seed's config before the first run starts.
   std::vector<experiments::ExperimentConfig> configs;
   for (const auto& seed : seeds) {
@@ -183,17 +205,28 @@ int CmdPredictor(const std::vector<std::string>& args) {
     po::options_description train("predictor train options");
     train.add_options()("config", po::value<std::string>(), "predictor config (INI)")(
         "set", po::value<std::vector<std::string>>()->composing(),
-        "override a key: section.key=value (repeatable)");
+        "override a key: section.key=value (repeatable)")(
+        "resume", po::value<std::string>(),
+        "continue a run folder from its last checkpoint (--set may change [train] keys)");
     po::positional_options_description tpos;
     tpos.add("config", 1);
     po::variables_map tvm;
     if (!Parse(rest, train, tpos, tvm, "predictor train CONFIG [--set section.key=value ...]")) {
       return 0;
     }
+    const std::vector<std::string> sets =
+        tvm.count("set") ? tvm["set"].as<std::vector<std::string>>() : std::vector<std::string>{};
+    if (tvm.count("resume")) {
+      if (tvm.count("config")) {
+        throw std::invalid_argument(
+            "predictor train --resume takes no CONFIG: a run resumes "
+            "with the config it was started with");
+      }
+      experiments::ResumePredictorTrain(tvm["resume"].as<std::string>(), sets);
+      return 0;
+    }
     if (!tvm.count("config")) throw std::invalid_argument("predictor train: missing CONFIG");
-    experiments::RunPredictorTrain(
-        tvm["config"].as<std::string>(),
-        tvm.count("set") ? tvm["set"].as<std::vector<std::string>>() : std::vector<std::string>{});
+    experiments::RunPredictorTrain(tvm["config"].as<std::string>(), sets);
     return 0;
   }
   po::options_description desc("predictor eval options");
@@ -205,7 +238,9 @@ int CmdPredictor(const std::vector<std::string>& args) {
       "model", po::value<std::string>()->default_value(""),
       "a trained predictor (its run folder, from predictor train), evaluated beside the "
       "baselines")("output,o", po::value<std::string>()->default_value(""),
-                   "write the figures as JSON");
+                   "write the figures as JSON")(
+      "predictions", po::value<std::string>()->default_value(""),
+      "write every prediction as CSV (series, time_s, target, actual, each predictor's)");
   po::positional_options_description pos;
   pos.add("traces", -1);
   po::variables_map vm;
@@ -219,6 +254,7 @@ int CmdPredictor(const std::vector<std::string>& args) {
   o.interval_s = vm["interval-s"].as<double>();
   o.model = vm["model"].as<std::string>();
   o.json_path = vm["output"].as<std::string>();
+  o.predictions_path = vm["predictions"].as<std::string>();
   experiments::RunPredictorEval(o);
   return 0;
 }

@@ -1,9 +1,7 @@
 #pragma once
-// `linklab predictor eval`: a trained predictor (a `predictor train` run folder) and the
-// classical baselines on any trace files or data sets, at one horizon.
-// Writes a Markdown table to stdout and, with `json_path`, the figures as JSON: a top-level
-// object per predictor with its figures overall and per trace (models/forecast.h defines them),
-// and an "evaluation" object (horizon, interval, resampling, traces, git commit, machine).
+// `linklab predictor train` and `linklab predictor eval`: learned predictors of a link's
+// bandwidth, latency, loss and jitter, trained on traces or data sets and judged beside the
+// classical baselines and boosted trees on any trace files or data sets.
 
 #include <string>
 #include <vector>
@@ -17,32 +15,61 @@ struct PredictorEvalOptions {
   std::string format;               // mahimahi, pensieve or h5
   double horizon_s = 1.0;
   double interval_s = 1.0;
-  std::string model;      // "" or a predictor run folder (RunPredictorTrain's)
-  std::string json_path;  // "" for none
+  std::string model;             // "" or a predictor run folder (RunPredictorTrain's)
+  std::string json_path;         // "" for none
+  std::string predictions_path;  // "" or a CSV of every prediction
 };
 
+// Evaluates the classical baselines and, with `model`, the trained predictor and its boosted
+// trees, at one horizon (one of the model's), on every target the model predicts (bandwidth
+// alone without a model). Writes a Markdown table to stdout and, with `json_path`, JSON: a
+// top-level object per predictor (the model under its folder's name, "boosted_trees", each
+// baseline) with its bandwidth figures overall, per trace, its confidence calibration
+// (kConfidenceBins bins: predictions, mean confidence, observed share within +-20 %) and, for
+// a model of more targets, "targets": the others' figures; and an "evaluation" object
+// (horizon, interval, resampling, traces, git commit, machine). `predictions_path`: a CSV with
+// one row per predicted sample: series, time_s, target, actual, then each predictor's
+// prediction and the model's confidence.
 // Throws std::invalid_argument for bad input (files, format, a horizon that is not a whole
-// number of intervals or not the model's, series too short, a folder that is not a predictor
-// run) before anything is written.
+// number of intervals or not one of the model's, series too short for the window, series
+// without a feature the model needs, a folder that is not a predictor run) before anything is
+// written.
 core::Json RunPredictorEval(const PredictorEvalOptions& options);
 
-// `linklab predictor train CONFIG [--set section.key=value ...]`: trains a bandwidth predictor
-// on the series of [data] traces. Config sections:
+// `linklab predictor train CONFIG [--set section.key=value ...]` (or `linklab run CONFIG` of
+// a config with a [model] section). Config sections:
 //   [experiment]  name, seed, output, description
 //   [data]        traces (files or folders), format (mahimahi, pensieve, h5), interval_s,
-//                 horizon_s, val_fraction (the last part of every series, in time: never
-//                 trained on, it picks the epoch), target (level: the bandwidth ahead;
-//                 change: its difference from the window's last value)
+//                 horizon_s (one or a list: a multi-horizon model answers each), features
+//                 (the model's inputs, models::SeriesFeatures() names), targets (what it
+//                 predicts, among the features), val_fraction (the last part of every series,
+//                 in time: never trained on, it picks the epoch and fits the calibration),
+//                 target (level: the value ahead; change: its difference from the window's
+//                 last value)
 //   [model]       name (a registered model) and its parameters (window, ...)
 //   [train]       epochs, batch_size, patience, progress
-// The input is the window of bandwidths, standardised with the mean and deviation of the
-// training parts only; the target is the bandwidth horizon_s ahead. Adam on the MSE, a fresh
-// shuffle per epoch from the seed; after each epoch the validation MSE; the best epoch's
+//   [trees]       the boosted-trees baseline on the same windows: rounds (0: none),
+//                 max_depth, learning_rate, subsample, patience
+// Inputs: the window of features, each standardised with the mean and deviation of the
+// training parts only; outputs: every target at every horizon. Adam on the MSE, a shuffle per
+// epoch from the seed and the epoch; after each epoch the validation MSE; the best epoch's
 // weights are kept (model/), and training stops after `patience` epochs without a better one.
+// A checkpoint after every epoch (checkpoint/: weights, optimiser, state) lets
+// ResumePredictorTrain continue exactly where it stopped.
 // Writes <output>/<name>/<UTC time>/: config.ini (effective), model/ (the best weights),
-// scaler.json (mean, std, window, horizon, interval), metrics.h5 (train/epochs: epoch,
-// train_loss, val_loss, seconds), summary.json (best epoch and validation loss, samples per
-// second, seed, git commit). Returns the run folder.
+// trees/ (the boosted trees), scaler.json (features, targets, horizons, interval, window,
+// means, deviations, calibration), metrics.h5 (train/epochs: epoch, train_loss, val_loss,
+// seconds), summary.json (best epoch and validation loss, samples per second, seed, git
+// commit). Returns the run folder.
 std::string RunPredictorTrain(const std::string& config_path, const std::vector<std::string>& sets);
+
+// Continues `run_dir`'s training from its last checkpoint with the config it was started
+// with; `sets` may change [train] keys only (more epochs, say). Returns run_dir.
+std::string ResumePredictorTrain(const std::string& run_dir, const std::vector<std::string>& sets);
+
+// Whether the INI file at `path` has a [model] section (a predictor config, for `linklab run`).
+bool IsPredictorConfig(const std::string& path);
+// Whether `dir` is a predictor run folder (for `linklab run --resume`).
+bool IsPredictorRun(const std::string& dir);
 
 }  // namespace linklab::experiments

@@ -50,6 +50,14 @@ Series FromTrace(const std::string& path, const std::string& format, double inte
   return s;
 }
 
+// The data-set column of each feature (SeriesFeatures order).
+const std::vector<std::pair<std::string, std::string>>& FeatureColumns() {
+  static const std::vector<std::pair<std::string, std::string>> columns = {
+      {"bandwidth", "capacity_mbps"}, {"latency", "delay_p50_ms"}, {"loss", "loss_rate"},
+      {"jitter", "jitter_ms"},        {"hour", "hour_of_day"},     {"day", "day_of_week"}};
+  return columns;
+}
+
 std::vector<Series> FromDataset(const std::string& path, double interval_s) {
   core::MetricsLog log;
   try {
@@ -65,12 +73,11 @@ std::vector<Series> FromDataset(const std::string& path, double interval_s) {
       continue;
     }
     const std::string link = table.substr(6, table.size() - 10);
-    const std::vector<double>& cap = data.Column("capacity_mbps");
     const std::vector<double>& step = data.Column("interval_s");
-    if (cap.empty()) continue;
+    if (step.empty()) continue;
     const double file_dt = step[0];
     const double ratio = interval_s / file_dt;
-    const auto k = static_cast<int64_t>(std::llround(ratio));
+    const auto k = static_cast<size_t>(std::llround(ratio));
     if (k < 1 || std::fabs(ratio - static_cast<double>(k)) > 1e-6) {
       throw std::invalid_argument(path + ": link " + link + " has samples every " +
                                   core::FormatDouble(file_dt) + " s; the interval " +
@@ -80,11 +87,39 @@ std::vector<Series> FromDataset(const std::string& path, double interval_s) {
     Series s;
     s.name = fs::path(path).filename().string() + ":" + link;
     s.interval_s = interval_s;
-    for (size_t i = 0; i + static_cast<size_t>(k) <= cap.size(); i += static_cast<size_t>(k)) {
-      double sum = 0.0;
-      for (int64_t j = 0; j < k; ++j) sum += cap[i + static_cast<size_t>(j)];
-      s.mbps.push_back(sum / static_cast<double>(k));
+    for (const auto& [feature, column] : FeatureColumns()) {
+      const std::vector<double>& x = data.Column(column);
+      // An imported trace has only the bandwidth (NaN elsewhere): its series lacks the rest.
+      if (feature != "bandwidth" &&
+          std::none_of(x.begin(), x.end(), [](double v) { return std::isfinite(v); })) {
+        continue;
+      }
+      const bool clock = feature == "hour" || feature == "day";
+      std::vector<double> values;
+      double held = 0.0;  // the previous interval's value, for intervals without one
+      for (size_t i = 0; i + k <= x.size(); i += k) {
+        double sum = 0.0;
+        size_t n = 0;
+        for (size_t j = i; j < i + k; ++j) {
+          if (std::isfinite(x[j])) {
+            sum += x[j];
+            ++n;
+          }
+        }
+        if (clock) {
+          held = std::isfinite(x[i + k - 1]) ? x[i + k - 1] : held;
+        } else if (n > 0) {
+          held = sum / static_cast<double>(n);
+        }
+        values.push_back(held);
+      }
+      if (feature == "bandwidth") {
+        s.mbps = std::move(values);
+      } else {
+        s.more[feature] = std::move(values);
+      }
     }
+    if (s.mbps.empty()) continue;
     out.push_back(std::move(s));
   }
   if (out.empty()) {
@@ -93,51 +128,61 @@ std::vector<Series> FromDataset(const std::string& path, double interval_s) {
   return out;
 }
 
-class Last : public Forecaster {
+// A classical forecaster of one target feature: the series' values of it as they come.
+class Classical : public Forecaster {
  public:
+  Classical(std::string name, std::string target)
+      : name_(std::move(name)), target_(std::move(target)) {}
   const std::string& name() const override { return name_; }
+  void Start(const Series& s) override {
+    values_ = &s.Feature(target_);
+    Clear();
+  }
+  void Observe(size_t t) override { Push((*values_)[t]); }
+
+ protected:
+  virtual void Clear() = 0;
+  virtual void Push(double x) = 0;
+
+ private:
+  std::string name_, target_;
+  const std::vector<double>* values_ = nullptr;
+};
+
+class Last : public Classical {
+ public:
+  explicit Last(const std::string& target) : Classical("last", target) {}
   int warmup() const override { return 1; }
-  void Reset() override { last_ = 0.0; }
-  void Observe(double mbps) override { last_ = mbps; }
   double Predict(int) const override { return last_; }
 
  private:
-  std::string name_ = "last";
+  void Clear() override { last_ = 0.0; }
+  void Push(double x) override { last_ = x; }
   double last_ = 0.0;
 };
 
-class Ewma : public Forecaster {
+class Ewma : public Classical {
  public:
-  explicit Ewma(double alpha) : alpha_(alpha) {}
-  const std::string& name() const override { return name_; }
+  Ewma(const std::string& target, double alpha) : Classical("ewma", target), alpha_(alpha) {}
   int warmup() const override { return 1; }
-  void Reset() override { seen_ = false; }
-  void Observe(double mbps) override {
-    value_ = seen_ ? alpha_ * mbps + (1.0 - alpha_) * value_ : mbps;
-    seen_ = true;
-  }
   double Predict(int) const override { return value_; }
 
  private:
-  std::string name_ = "ewma";
+  void Clear() override { seen_ = false; }
+  void Push(double x) override {
+    value_ = seen_ ? alpha_ * x + (1.0 - alpha_) * value_ : x;
+    seen_ = true;
+  }
   double alpha_;
   double value_ = 0.0;
   bool seen_ = false;
 };
 
-class HarmonicMean : public Forecaster {
+class HarmonicMean : public Classical {
  public:
-  explicit HarmonicMean(int n) : recent_(static_cast<size_t>(n), 0.0) {}
-  const std::string& name() const override { return name_; }
+  HarmonicMean(const std::string& target, int n)
+      : Classical("harmonic_mean", target), recent_(static_cast<size_t>(n), 0.0) {}
   int warmup() const override { return static_cast<int>(recent_.size()); }
-  void Reset() override {
-    std::fill(recent_.begin(), recent_.end(), 0.0);
-    next_ = 0;
-  }
-  void Observe(double mbps) override {
-    recent_[next_] = mbps;
-    next_ = (next_ + 1) % recent_.size();
-  }
   double Predict(int) const override {
     double inverse = 0.0;
     for (double x : recent_) {
@@ -148,26 +193,40 @@ class HarmonicMean : public Forecaster {
   }
 
  private:
-  std::string name_ = "harmonic_mean";
+  void Clear() override {
+    std::fill(recent_.begin(), recent_.end(), 0.0);
+    next_ = 0;
+  }
+  void Push(double x) override {
+    recent_[next_] = x;
+    next_ = (next_ + 1) % recent_.size();
+  }
   std::vector<double> recent_;
   size_t next_ = 0;
 };
 
-// Running sums of one forecaster's errors over the samples at or above the floor.
+// Running sums of one forecaster's errors: over the samples at or above `floor` (bandwidth)
+// or all (floor -inf), relative errors over those whose actual is above 0.
 struct Sums {
+  double floor = -INFINITY;
   double abs = 0.0, sq = 0.0, rel = 0.0;
-  int64_t n = 0, within = 0, below = 0;
-  void Add(double predicted, double actual) {
-    if (!(actual >= kMapeFloorMbps)) {
+  int64_t n = 0, n_rel = 0, within = 0, below = 0;
+  // Whether the prediction counts (false: below the floor).
+  bool Add(double predicted, double actual) {
+    if (!(actual >= floor)) {
       ++below;
-      return;
+      return false;
     }
     const double e = std::fabs(predicted - actual);
     abs += e;
     sq += e * e;
-    rel += e / actual;
-    within += e <= 0.2 * actual;
     ++n;
+    if (actual > 0) {
+      rel += e / actual;
+      within += e <= 0.2 * actual;
+      ++n_rel;
+    }
+    return true;
   }
   ForecastFigures Figures() const {
     ForecastFigures f;
@@ -176,8 +235,8 @@ struct Sums {
     const double nan = std::nan("");
     f.mae = n > 0 ? abs / n : nan;
     f.rmse = n > 0 ? std::sqrt(sq / n) : nan;
-    f.mape_pct = n > 0 ? 100.0 * rel / n : nan;
-    f.accuracy = n > 0 ? static_cast<double>(within) / n : nan;
+    f.mape_pct = n_rel > 0 ? 100.0 * rel / n_rel : nan;
+    f.accuracy = n_rel > 0 ? static_cast<double>(within) / n_rel : nan;
     return f;
   }
   void Merge(const Sums& o) {
@@ -185,12 +244,88 @@ struct Sums {
     sq += o.sq;
     rel += o.rel;
     n += o.n;
+    n_rel += o.n_rel;
     within += o.within;
     below += o.below;
   }
 };
 
+bool Within20(double predicted, double actual) {
+  return std::fabs(predicted - actual) <= 0.2 * actual;
+}
+
+int BinOf(double confidence) {
+  return std::clamp(static_cast<int>(confidence * kConfidenceBins), 0, kConfidenceBins - 1);
+}
+
 }  // namespace
+
+const std::vector<std::string>& SeriesFeatures() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> n;
+    for (const auto& [feature, column] : FeatureColumns()) n.push_back(feature);
+    return n;
+  }();
+  return names;
+}
+
+const std::vector<double>& Series::Feature(const std::string& feature) const {
+  if (feature == "bandwidth") return mbps;
+  const auto it = more.find(feature);
+  if (it != more.end()) return it->second;
+  std::string has = "bandwidth";
+  for (const auto& [f, v] : more) has += ", " + f;
+  const auto& all = SeriesFeatures();
+  throw std::invalid_argument(
+      name + ": no feature '" + core::Printable(feature) + "' (it has " + has + ")" +
+      (std::find(all.begin(), all.end(), feature) == all.end()
+           ? "; features: " + core::Join(all, ", ")
+           : std::string("; traces carry the bandwidth only, data sets recorded by `linklab "
+                         "dataset generate` all six")));
+}
+
+void RecentAccuracy::Add(bool hit) {
+  if (n_ == kConfidenceWindow) {
+    count_ -= hits_[static_cast<size_t>(next_)];
+  } else {
+    ++n_;
+  }
+  hits_[static_cast<size_t>(next_)] = hit;
+  count_ += hit;
+  next_ = (next_ + 1) % kConfidenceWindow;
+}
+
+double RecentAccuracy::Share() const { return (count_ + 1.0) / (n_ + 2.0); }
+
+std::vector<double> FitCalibration(const std::vector<int64_t>& predictions,
+                                   const std::vector<double>& observed) {
+  // Pools of adjacent bins, merged while a pool's share is above the next one's.
+  struct Pool {
+    double weight, share;
+    size_t bins;
+  };
+  std::vector<Pool> pools;
+  for (size_t i = 0; i < predictions.size(); ++i) {
+    if (predictions[i] <= 0) {
+      pools.push_back({0.0, (static_cast<double>(i) + 0.5) / predictions.size(), 1});
+      continue;
+    }
+    pools.push_back({static_cast<double>(predictions[i]), observed[i], 1});
+    while (pools.size() > 1) {
+      Pool& a = pools[pools.size() - 2];
+      const Pool& b = pools.back();
+      if (a.share <= b.share || b.weight == 0.0) break;
+      const double w = a.weight + b.weight;
+      a.share = w > 0 ? (a.share * a.weight + b.share * b.weight) / w : a.share;
+      a.weight = w;
+      a.bins += b.bins;
+      pools.pop_back();
+    }
+  }
+  std::vector<double> out;
+  for (const Pool& p : pools) out.insert(out.end(), p.bins, p.share);
+  return out;
+}
 
 std::vector<Series> LoadSeries(const std::vector<std::string>& paths, const std::string& format,
                                double interval_s) {
@@ -212,23 +347,25 @@ std::vector<Series> LoadSeries(const std::vector<std::string>& paths, const std:
   return out;
 }
 
-std::vector<std::unique_ptr<Forecaster>> ClassicalForecasters() {
+std::vector<std::unique_ptr<Forecaster>> ClassicalForecasters(const std::string& target) {
   std::vector<std::unique_ptr<Forecaster>> f;
-  f.push_back(std::make_unique<Last>());
-  f.push_back(std::make_unique<Ewma>(0.3));
-  f.push_back(std::make_unique<HarmonicMean>(5));
+  f.push_back(std::make_unique<Last>(target));
+  f.push_back(std::make_unique<Ewma>(target, 0.3));
+  f.push_back(std::make_unique<HarmonicMean>(target, 5));
   return f;
 }
 
 std::vector<ForecastResult> EvaluateForecasters(
     const std::vector<Series>& series, int horizon,
-    const std::vector<std::unique_ptr<Forecaster>>& forecasters) {
+    const std::vector<std::unique_ptr<Forecaster>>& forecasters, const std::string& target,
+    bool keep_predictions) {
   if (horizon < 1) {
     throw std::invalid_argument("horizon " + std::to_string(horizon) + " steps: must be >= 1");
   }
   int warm = 1;
   for (const auto& f : forecasters) warm = std::max(warm, f->warmup());
   for (const Series& s : series) {
+    s.Feature(target);
     const size_t needed = static_cast<size_t>(warm + horizon);
     if (s.mbps.size() < needed) {
       throw std::invalid_argument(s.name + ": " + std::to_string(s.mbps.size()) + " samples of " +
@@ -238,24 +375,69 @@ std::vector<ForecastResult> EvaluateForecasters(
                                   " and the horizon of " + std::to_string(horizon) + ")");
     }
   }
+  const double floor = target == "bandwidth" ? kMapeFloorMbps : -INFINITY;
+  const auto h = static_cast<size_t>(horizon);
   std::vector<ForecastResult> results;
   for (const auto& f : forecasters) {
     ForecastResult r;
     r.forecaster = f->name();
     Sums all;
+    all.floor = floor;
+    // Per confidence bin (calibrated, and raw): predictions, hits, summed confidence.
+    std::vector<int64_t> n(kConfidenceBins, 0), hits(kConfidenceBins, 0);
+    std::vector<int64_t> raw_n(kConfidenceBins, 0), raw_hits(kConfidenceBins, 0);
+    std::vector<double> conf_sum(kConfidenceBins, 0.0);
     for (const Series& s : series) {
+      const std::vector<double>& actual = s.Feature(target);
       Sums one;
-      f->Reset();
-      const size_t n = s.mbps.size();
-      for (size_t t = 0; t + static_cast<size_t>(horizon) < n; ++t) {
-        f->Observe(s.mbps[t]);
+      one.floor = floor;
+      f->Start(s);
+      const size_t len = actual.size();
+      std::vector<double> made(len, NAN);  // the prediction for each sample
+      RecentAccuracy recent;
+      if (keep_predictions) {
+        r.predicted.emplace_back(len, NAN);
+        r.confidence.emplace_back(len, NAN);
+      }
+      for (size_t t = 0; t + h < len; ++t) {
+        f->Observe(t);
+        // The prediction for sample t is now checked (its actual is known).
+        if (std::isfinite(made[t]) && actual[t] > 0) recent.Add(Within20(made[t], actual[t]));
         if (t + 1 < static_cast<size_t>(warm)) continue;
-        one.Add(f->Predict(horizon), s.mbps[t + static_cast<size_t>(horizon)]);
+        const double p = f->Predict(horizon);
+        made[t + h] = p;
+        const double raw = recent.Share();
+        const double confidence = f->Calibrate(raw);
+        const double a = actual[t + h];
+        if (keep_predictions) {
+          r.predicted.back()[t + h] = static_cast<float>(p);
+          r.confidence.back()[t + h] = static_cast<float>(confidence);
+        }
+        if (one.Add(p, a) && a > 0) {
+          const bool hit = Within20(p, a);
+          const int b = BinOf(confidence), rb = BinOf(raw);
+          ++n[b];
+          hits[b] += hit;
+          conf_sum[b] += confidence;
+          ++raw_n[rb];
+          raw_hits[rb] += hit;
+        }
       }
       r.per_series.push_back(one.Figures());
       all.Merge(one);
     }
     r.overall = all.Figures();
+    for (int b = 0; b < kConfidenceBins; ++b) {
+      CalibrationBin c;
+      c.lo = static_cast<double>(b) / kConfidenceBins;
+      c.hi = static_cast<double>(b + 1) / kConfidenceBins;
+      c.predictions = n[b];
+      c.mean_confidence = n[b] > 0 ? conf_sum[b] / n[b] : NAN;
+      c.observed = n[b] > 0 ? static_cast<double>(hits[b]) / n[b] : NAN;
+      c.raw_predictions = raw_n[b];
+      c.raw_observed = raw_n[b] > 0 ? static_cast<double>(raw_hits[b]) / raw_n[b] : NAN;
+      r.calibration.push_back(c);
+    }
     results.push_back(std::move(r));
   }
   return results;

@@ -38,6 +38,9 @@ class Model {
   // when it does not match this model.
   virtual void Save(const std::string& dir) const = 0;
   virtual void Load(const std::string& dir) = 0;
+  // Restarts the model's own random stream (dropout, ...) from `seed`: a training loop calls
+  // it per epoch so that a resumed run repeats the uninterrupted one.
+  virtual void Reseed(uint64_t seed) {}
 };
 
 using ModelMaker = std::function<std::unique_ptr<Model>(const core::Params&, const ModelContext&)>;

@@ -24,58 +24,84 @@ struct SequenceSpec {
   std::vector<int64_t> units;
   std::vector<int64_t> dense;  // ReLU layers after the last time step
   bool batchnorm = false;
+  // Parallel branches instead of a stack: each recurrent layer reads the input, has its own
+  // dense layers and output, and answers output_size / branches of the outputs (one horizon
+  // each in a multi-horizon predictor); their outputs are concatenated in order.
+  bool branches = false;
   double dropout = 0.2;
   double learning_rate = 1e-3;
   int torch_threads = 1;
 };
 
 // The network: recurrent layers (dropout after each in training), the last time step, dense
-// ReLU layers, optional BatchNorm, a linear output.
+// ReLU layers, optional BatchNorm, a linear output; or, with `branches`, one such path of one
+// recurrent layer per branch.
 class SequenceNetImpl : public torch::nn::Module {
  public:
   SequenceNetImpl(const SequenceSpec& s, int64_t input_size, int64_t output_size)
       : dropout_(s.dropout) {
-    int64_t in = input_size;
-    for (size_t i = 0; i < s.cells.size(); ++i) {
-      const std::string name = "rnn" + std::to_string(i);
-      if (s.cells[i] == "lstm") {
-        lstm_.push_back(register_module(
-            name, torch::nn::LSTM(torch::nn::LSTMOptions(in, s.units[i]).batch_first(true))));
-        gru_.push_back(nullptr);
-      } else {
-        gru_.push_back(register_module(
-            name, torch::nn::GRU(torch::nn::GRUOptions(in, s.units[i]).batch_first(true))));
-        lstm_.push_back(nullptr);
+    const size_t paths = s.branches ? s.cells.size() : 1;
+    if (s.branches && output_size % static_cast<int64_t>(paths) != 0) {
+      throw std::invalid_argument(std::to_string(output_size) + " outputs for " +
+                                  std::to_string(paths) +
+                                  " branches: each branch answers an equal share (give as many "
+                                  "horizons as branches)");
+    }
+    for (size_t b = 0; b < paths; ++b) {
+      Path& p = paths_.emplace_back();
+      const std::string tag = s.branches ? std::to_string(b) + "_" : "";
+      int64_t in = input_size;
+      const size_t first = s.branches ? b : 0, last = s.branches ? b + 1 : s.cells.size();
+      for (size_t i = first; i < last; ++i) {
+        const std::string name = "rnn" + std::to_string(i);
+        if (s.cells[i] == "lstm") {
+          p.lstm.push_back(register_module(
+              name, torch::nn::LSTM(torch::nn::LSTMOptions(in, s.units[i]).batch_first(true))));
+          p.gru.push_back(nullptr);
+        } else {
+          p.gru.push_back(register_module(
+              name, torch::nn::GRU(torch::nn::GRUOptions(in, s.units[i]).batch_first(true))));
+          p.lstm.push_back(nullptr);
+        }
+        in = s.units[i];
       }
-      in = s.units[i];
+      for (size_t i = 0; i < s.dense.size(); ++i) {
+        p.dense.push_back(
+            register_module("dense" + tag + std::to_string(i), torch::nn::Linear(in, s.dense[i])));
+        in = s.dense[i];
+      }
+      if (s.batchnorm) p.bn = register_module("bn" + tag, torch::nn::BatchNorm1d(in));
+      p.out = register_module("out" + tag,
+                              torch::nn::Linear(in, output_size / static_cast<int64_t>(paths)));
     }
-    for (size_t i = 0; i < s.dense.size(); ++i) {
-      dense_.push_back(
-          register_module("dense" + std::to_string(i), torch::nn::Linear(in, s.dense[i])));
-      in = s.dense[i];
-    }
-    if (s.batchnorm) bn_ = register_module("bn", torch::nn::BatchNorm1d(in));
-    out_ = register_module("out", torch::nn::Linear(in, output_size));
   }
 
-  torch::Tensor forward(torch::Tensor x) {
-    for (size_t i = 0; i < lstm_.size(); ++i) {
-      x = lstm_[i] ? std::get<0>(lstm_[i]->forward(x)) : std::get<0>(gru_[i]->forward(x));
-      x = torch::dropout(x, dropout_, is_training());
+  torch::Tensor forward(torch::Tensor input) {
+    std::vector<torch::Tensor> outs;
+    for (Path& p : paths_) {
+      torch::Tensor x = input;
+      for (size_t i = 0; i < p.lstm.size(); ++i) {
+        x = p.lstm[i] ? std::get<0>(p.lstm[i]->forward(x)) : std::get<0>(p.gru[i]->forward(x));
+        x = torch::dropout(x, dropout_, is_training());
+      }
+      x = x.select(1, -1);
+      for (auto& d : p.dense) x = torch::relu(d->forward(x));
+      if (p.bn) x = p.bn->forward(x);
+      outs.push_back(p.out->forward(x));
     }
-    x = x.select(1, -1);
-    for (auto& d : dense_) x = torch::relu(d->forward(x));
-    if (bn_) x = bn_->forward(x);
-    return out_->forward(x);
+    return outs.size() == 1 ? outs[0] : torch::cat(outs, 1);
   }
 
  private:
+  struct Path {
+    std::vector<torch::nn::LSTM> lstm;
+    std::vector<torch::nn::GRU> gru;
+    std::vector<torch::nn::Linear> dense;
+    torch::nn::BatchNorm1d bn{nullptr};
+    torch::nn::Linear out{nullptr};
+  };
   double dropout_;
-  std::vector<torch::nn::LSTM> lstm_;
-  std::vector<torch::nn::GRU> gru_;
-  std::vector<torch::nn::Linear> dense_;
-  torch::nn::BatchNorm1d bn_{nullptr};
-  torch::nn::Linear out_{nullptr};
+  std::vector<Path> paths_;
 };
 TORCH_MODULE(SequenceNet);
 
@@ -91,7 +117,11 @@ class SequenceModel : public Model {
     }
     agents::ConfigureTorchThreads(spec.torch_threads);
     torch::manual_seed(c.seed);
-    net_ = SequenceNet(spec, c.input_size, c.output_size);
+    try {
+      net_ = SequenceNet(spec, c.input_size, c.output_size);
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument("model " + name_ + ": " + e.what());
+    }
     optimizer_ = std::make_unique<torch::optim::Adam>(
         net_->parameters(), torch::optim::AdamOptions(spec.learning_rate));
   }
@@ -124,6 +154,8 @@ class SequenceModel : public Model {
     optimizer_->step();
     return {{"loss", loss.item<double>()}};
   }
+
+  void Reseed(uint64_t seed) override { torch::manual_seed(seed); }
 
   void Save(const std::string& dir) const override {
     std::filesystem::create_directories(dir);
@@ -243,6 +275,17 @@ void RegisterSequenceModels(ModelRegistryType& registry) {
   AddFixed(registry, "traffic_v1",
            "source 001: LSTM 64 -> LSTM 32 -> Dense 16 ReLU -> out (window 24)", 24, {64, 32}, {16},
            false);
+  registry.Add({"multi_horizon",
+                "source 000: one branch per horizon, short LSTM 64, medium GRU 64, long LSTM 64, "
+                "each -> Dense 32 ReLU -> out (window 60; [data] horizon_s lists three)",
+                CommonParams(60), [](const core::Params& p, const ModelContext& c) {
+                  SequenceSpec s = CommonSpec(p);
+                  s.cells = {"lstm", "gru", "lstm"};
+                  s.units = {64, 64, 64};
+                  s.dense = {32};
+                  s.branches = true;
+                  return std::make_unique<SequenceModel>("multi_horizon", s, c);
+                }});
   std::vector<core::ParamSpec> params = CommonParams(10);
   params.push_back(StringParam("cells", "lstm,lstm", "recurrent layers: lstm or gru each"));
   params.push_back(StringParam("units", "128,64", "units per recurrent layer"));

@@ -16,6 +16,9 @@
 //                      window 60)
 //   traffic_v1         LSTM 64 -> LSTM 32 -> Dense 16 ReLU -> out (source 001; window 24, 10
 //                      features, one output)
+//   multi_horizon      three parallel branches, one per horizon (short: LSTM 64, medium: GRU
+//                      64, long: LSTM 64), each -> Dense 32 ReLU -> its horizon's outputs
+//                      (source 000; window 60)
 //   rnn                any of these: cells, units, dense sizes, batchnorm, dropout as parameters
 //
 // Every entry's `window` parameter is the input window it was designed for (the data pipeline
@@ -26,7 +29,8 @@
 
 namespace linklab::models {
 
-// Adds pba_v1, pba_v3_datacenter, pba_v3_internet, traffic_v1 and rnn to `registry` (once).
+// Adds pba_v1, pba_v3_datacenter, pba_v3_internet, traffic_v1, multi_horizon and rnn to `registry`
+// (once).
 void RegisterSequenceModels(ModelRegistryType& registry);
 
 }  // namespace linklab::models

@@ -15,6 +15,7 @@ packages=(
   libtorch-dev libopenblas0-pthread        # libtorch; OpenBLAS instead of the reference BLAS
   libns3-dev ns3 libgsl-dev libxml2-dev libsqlite3-dev  # ns-3 3.37 (its CMake targets link these)
   libeigen3-dev libhdf5-dev libboost-program-options-dev nlohmann-json3-dev
+  libxgboost-dev                           # the boosted-trees baseline of the predictors
   libgtest-dev libgmock-dev
   iproute2                                 # tc and ip, for linklab-live
   iperf3 ethtool                           # the kernel HTB check (bench htb, live tests)

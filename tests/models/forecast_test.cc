@@ -28,9 +28,10 @@ const ForecastResult& Of(const std::vector<ForecastResult>& results, const std::
 TEST(Forecasters, PredictTheLastValueItsAverageAndTheHarmonicMean) {
   auto f = ClassicalForecasters();
   ASSERT_EQ(f.size(), 3u);
-  for (auto& x : f) x->Reset();
-  for (double v : {1.0, 2.0, 4.0, 4.0, 8.0}) {
-    for (auto& x : f) x->Observe(v);
+  const Series s{"s", 1.0, {1.0, 2.0, 4.0, 4.0, 8.0, 0.0}, {}};
+  for (auto& x : f) x->Start(s);
+  for (size_t t = 0; t < 5; ++t) {
+    for (auto& x : f) x->Observe(t);
   }
   EXPECT_EQ(f[0]->name(), "last");
   EXPECT_DOUBLE_EQ(f[0]->Predict(1), 8.0);
@@ -41,14 +42,81 @@ TEST(Forecasters, PredictTheLastValueItsAverageAndTheHarmonicMean) {
   EXPECT_EQ(f[2]->name(), "harmonic_mean");
   EXPECT_EQ(f[2]->warmup(), 5);
   EXPECT_NEAR(f[2]->Predict(1), 5.0 / 2.125, 1e-12);
-  f[2]->Observe(0.0);  // an empty interval among the last five
+  f[2]->Observe(5);  // an empty interval among the last five
   EXPECT_EQ(f[2]->Predict(1), 0.0);
+  // Another target: the same forecasters over that feature.
+  Series both = s;
+  both.more["latency"] = {50, 60, 70, 80, 90, 100};
+  auto lat = ClassicalForecasters("latency");
+  lat[0]->Start(both);
+  lat[0]->Observe(0);
+  lat[0]->Observe(1);
+  EXPECT_EQ(lat[0]->Predict(1), 60.0);
+  const std::string e = ErrorOf([&] { lat[0]->Start(s); });
+  EXPECT_NE(e.find("s: no feature 'latency' (it has bandwidth)"), std::string::npos) << e;
+}
+
+TEST(Confidence, RecentAccuracyAndAMonotoneCalibration) {
+  RecentAccuracy r;
+  EXPECT_DOUBLE_EQ(r.Share(), 0.5);  // nothing checked yet
+  for (int i = 0; i < kConfidenceWindow; ++i) r.Add(true);
+  EXPECT_DOUBLE_EQ(r.Share(), (kConfidenceWindow + 1.0) / (kConfidenceWindow + 2.0));
+  for (int i = 0; i < kConfidenceWindow; ++i) r.Add(false);  // the hits have left the window
+  EXPECT_DOUBLE_EQ(r.Share(), 1.0 / (kConfidenceWindow + 2.0));
+  // Adjacent violators pooled; an empty bin between pools takes its neighbours' share.
+  const std::vector<double> c = FitCalibration({10, 10, 0, 10}, {0.8, 0.2, NAN, 0.5});
+  ASSERT_EQ(c.size(), 4u);
+  for (double v : c) EXPECT_DOUBLE_EQ(v, 0.5);
+  const std::vector<double> rising = FitCalibration({5, 5, 5}, {0.1, 0.4, 0.9});
+  EXPECT_EQ(rising, (std::vector<double>{0.1, 0.4, 0.9}));
+}
+
+// A forecaster told the answer: every prediction within +-20 %, its confidence climbs to the
+// top bin, where the observed share is 1.
+class Oracle : public Forecaster {
+ public:
+  const std::string& name() const override { return name_; }
+  int warmup() const override { return 1; }
+  void Start(const Series& s) override { s_ = &s; }
+  void Observe(size_t t) override { t_ = t; }
+  double Predict(int h) const override { return s_->mbps[t_ + static_cast<size_t>(h)]; }
+
+ private:
+  std::string name_ = "oracle";
+  const Series* s_ = nullptr;
+  size_t t_ = 0;
+};
+
+TEST(Confidence, EvaluationBinsPredictionsByConfidence) {
+  Series s{"saw", 1.0, {}, {}};
+  for (int i = 0; i < 400; ++i) s.mbps.push_back(1.0 + i % 7);
+  std::vector<std::unique_ptr<Forecaster>> f;
+  f.push_back(std::make_unique<Oracle>());
+  for (auto& c : ClassicalForecasters()) f.push_back(std::move(c));
+  const auto results = EvaluateForecasters({s}, 2, f, "bandwidth", true);
+  for (const auto& r : results) {
+    ASSERT_EQ(r.calibration.size(), static_cast<size_t>(kConfidenceBins)) << r.forecaster;
+    int64_t binned = 0;
+    for (const auto& b : r.calibration) binned += b.predictions;
+    EXPECT_EQ(binned, r.overall.samples) << r.forecaster;  // every prediction in one bin
+  }
+  const ForecastResult& oracle = Of(results, "oracle");
+  EXPECT_EQ(oracle.overall.accuracy, 1.0);
+  const CalibrationBin& top = oracle.calibration.back();
+  EXPECT_GT(top.predictions, 300);
+  EXPECT_EQ(top.observed, 1.0);
+  // The kept predictions: sample t + 2 predicted after sample t.
+  ASSERT_EQ(oracle.predicted.size(), 1u);
+  // The longest warm-up is 5: the first prediction, after sample 4, is of sample 6.
+  EXPECT_TRUE(std::isnan(oracle.predicted[0][5]));
+  EXPECT_FLOAT_EQ(oracle.predicted[0][6], static_cast<float>(s.mbps[6]));
+  EXPECT_GT(oracle.confidence[0][399], 0.9f);
 }
 
 TEST(Forecasters, FiguresOverTheSamePredictedSamplesWithoutOutages) {
   // 10, 10, ... then 20 from sample 8, and an outage at sample 11: at horizon 1 every
   // forecaster predicts samples 5..11 (after the longest warm-up of 5); the outage is left out.
-  Series s{"steps", 1.0, {10, 10, 10, 10, 10, 10, 10, 10, 20, 20, 20, 0.0}};
+  Series s{"steps", 1.0, {10, 10, 10, 10, 10, 10, 10, 10, 20, 20, 20, 0.0}, {}};
   const auto results = EvaluateForecasters({s}, 1, ClassicalForecasters());
   const ForecastFigures& last = Of(results, "last").overall;
   EXPECT_EQ(last.samples, 6);  // samples 5..10
@@ -63,7 +131,7 @@ TEST(Forecasters, FiguresOverTheSamePredictedSamplesWithoutOutages) {
   const auto h3 = EvaluateForecasters({s}, 3, ClassicalForecasters());
   EXPECT_EQ(Of(h3, "last").overall.samples + Of(h3, "last").overall.below_floor, 5);  // 7..11
   // Too short for the warm-up and the horizon: named.
-  Series tiny{"tiny.down", 1.0, {1, 2, 3, 4, 5}};
+  Series tiny{"tiny.down", 1.0, {1, 2, 3, 4, 5}, {}};
   const std::string e = ErrorOf([&] { EvaluateForecasters({tiny}, 1, ClassicalForecasters()); });
   EXPECT_NE(e.find("tiny.down: 5 samples"), std::string::npos) << e;
   EXPECT_NE(e.find("at least 6"), std::string::npos) << e;
@@ -117,6 +185,41 @@ TEST(Series, FromTracesAndDataSetsAtTheRequestedInterval) {
               LoadSeries({dir + "/a.down"}, "h5", 1.0);
             }).find("a.down: not a linklab data set"),
             std::string::npos);
+  // An imported trace carries the bandwidth only.
+  EXPECT_TRUE(h5[0].more.empty());
+  EXPECT_NE(ErrorOf([&] { h5[0].Feature("jitter"); }).find("no feature 'jitter'"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf([&] { h5[0].Feature("colour"); }).find("features: bandwidth, latency"),
+            std::string::npos);
+}
+
+TEST(Series, RecordedDataSetsCarryLatencyLossJitterAndTheClock) {
+  const std::string path = ::testing::TempDir() + "/forecast_recorded.h5";
+  datasets::RecordOptions o;
+  o.scenario = "tethered(backend=fluid)";
+  o.duration_s = 1200;
+  o.interval_s = 60;
+  o.progress = false;
+  datasets::GenerateDataset(o, path);
+  const std::vector<Series> series = LoadSeries({path}, "h5", 120.0);
+  ASSERT_EQ(series.size(), 2u);  // down and up
+  for (const Series& s : series) {
+    ASSERT_EQ(s.mbps.size(), 10u) << s.name;  // 20 one-minute samples in pairs
+    for (const char* f : {"latency", "loss", "jitter", "hour", "day"}) {
+      ASSERT_EQ(s.Feature(f).size(), 10u) << s.name << " " << f;
+    }
+    for (size_t i = 0; i < 10; ++i) {
+      EXPECT_GT(s.mbps[i], 0.0);
+      EXPECT_GT(s.Feature("latency")[i], 0.0) << s.name << " " << i;
+      EXPECT_GE(s.Feature("loss")[i], 0.0);
+      EXPECT_LE(s.Feature("loss")[i], 1.0);
+      EXPECT_GE(s.Feature("hour")[i], 0.0);
+      EXPECT_LT(s.Feature("hour")[i], 24.0);
+    }
+    // Hour: the group's last sample, two minutes on per step (within the hour or its wrap).
+    const double step_h = std::fmod(s.Feature("hour")[1] - s.Feature("hour")[0] + 24.0, 24.0);
+    EXPECT_NEAR(step_h, 2.0 / 60.0, 1e-9) << s.name;
+  }
 }
 
 // The classical baselines on every shared mahimahi trace (down and up) at 1 s bins, against

@@ -60,19 +60,27 @@ TEST_P(EveryModel, PredictsShapesLearnsAndRoundTrips) {
   ModelContext c;
   c.input_size = 2;
   c.window = std::min<int64_t>(WindowOf(name), 12);  // short windows keep the test fast
-  c.output_size = 1;
+  // multi_horizon answers one output per branch: the same next value from each of its three.
+  const int64_t copies = name == "multi_horizon" ? 3 : 1;
+  c.output_size = copies;
   c.seed = 3;
   auto model = Make(name, c);
   std::vector<float> x, y;
-  SineBatch(64, c.window, 1, x, y);
+  auto batch = [&](int64_t rows, uint64_t seed, std::vector<float>& bx, std::vector<float>& by) {
+    SineBatch(rows, c.window, seed, bx, by);
+    std::vector<float> wide;
+    for (float v : by) wide.insert(wide.end(), static_cast<size_t>(copies), v);
+    by = wide;
+  };
+  batch(64, 1, x, y);
   const std::vector<float> before = model->Predict(x, 64);
-  ASSERT_EQ(before.size(), 64u);
+  ASSERT_EQ(before.size(), static_cast<size_t>(64 * copies));
   for (float v : before) ASSERT_TRUE(std::isfinite(v));
   // The same seed builds the same network.
   EXPECT_EQ(Make(name, c)->Predict(x, 64), before);
   // Training on fresh batches lowers the error on a held-out one.
   std::vector<float> hx, hy;
-  SineBatch(64, c.window, 99, hx, hy);
+  batch(64, 99, hx, hy);
   auto mse = [&](Model& m) {
     const std::vector<float> p = m.Predict(hx, 64);
     double s = 0;
@@ -81,7 +89,7 @@ TEST_P(EveryModel, PredictsShapesLearnsAndRoundTrips) {
   };
   const double mse_before = mse(*model);
   for (int step = 0; step < 150; ++step) {
-    SineBatch(32, c.window, 1000 + step, x, y);
+    batch(32, 1000 + step, x, y);
     const core::Row row = model->Fit(x, y, 32);
     ASSERT_EQ(row.at(0).first, "loss");
     ASSERT_TRUE(std::isfinite(row.at(0).second));
@@ -145,6 +153,14 @@ TEST(SequenceModels, ArchitecturesAndBadInput) {
   // A GRU stack builds and predicts too.
   auto gru = Make("rnn", c, {{"cells", {"gru,lstm", "test"}}, {"units", {"16,8", "test"}}});
   EXPECT_EQ(gru->Predict(std::vector<float>(10 * 6, 0.1f), 1).size(), 4u);
+  // multi_horizon: three branches, each its share of the outputs (two targets at each of
+  // three horizons here); four outputs do not split.
+  c.output_size = 6;
+  auto multi = Make("multi_horizon", c, {{"window", {"10", "test"}}});
+  EXPECT_EQ(multi->Predict(std::vector<float>(10 * 6, 0.1f), 1).size(), 6u);
+  c.output_size = 4;
+  EXPECT_NE(ErrorOf([&] { Make("multi_horizon", c); }).find("model multi_horizon: 4 outputs for 3"),
+            std::string::npos);
 }
 
 }  // namespace
