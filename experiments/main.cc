@@ -68,10 +68,12 @@ commands:
   predictor train --resume RUN_DIR [--set train.key=value ...]   (or: run --resume)
                     continue it from its last checkpoint
   predictor eval --traces PATH... --format mahimahi|pensieve|h5 [--horizon-s H]
-       [--interval-s 1] [--model RUN_DIR] [-o FILE.json] [--predictions FILE.csv]
+       [--interval-s 1] [--model RUN_DIR ...] [--ensemble mode|hybrid|both]
+       [-o FILE.json] [--predictions FILE.csv]
                     forecasts on any traces: MAE, RMSE, MAPE, accuracy (within +-20 %) and
-                    confidence calibration of a trained predictor, its boosted trees and
-                    the classical baselines
+                    confidence calibration of trained predictors, their boosted trees,
+                    their ensembles (pba_v3's mode detector and hybrid) and the classical
+                    baselines
   version           print the version and git commit
   help              this text
 
@@ -235,10 +237,12 @@ int CmdPredictor(const std::vector<std::string>& args) {
                                                                "mahimahi, pensieve or h5")(
       "horizon-s", po::value<double>()->default_value(1.0), "seconds ahead")(
       "interval-s", po::value<double>()->default_value(1.0), "resampling interval (s)")(
-      "model", po::value<std::string>()->default_value(""),
+      "model", po::value<std::vector<std::string>>()->composing(),
       "a trained predictor (its run folder, from predictor train), evaluated beside the "
-      "baselines")("output,o", po::value<std::string>()->default_value(""),
-                   "write the figures as JSON")(
+      "baselines; repeatable")("ensemble", po::value<std::string>()->default_value(""),
+                               "with two or more --model, combine them too: mode (follow the "
+                               "most confident), hybrid (blend by confidence) or both")(
+      "output,o", po::value<std::string>()->default_value(""), "write the figures as JSON")(
       "predictions", po::value<std::string>()->default_value(""),
       "write every prediction as CSV (series, time_s, target, actual, each predictor's)");
   po::positional_options_description pos;
@@ -252,7 +256,8 @@ int CmdPredictor(const std::vector<std::string>& args) {
   o.format = vm["format"].as<std::string>();
   o.horizon_s = vm["horizon-s"].as<double>();
   o.interval_s = vm["interval-s"].as<double>();
-  o.model = vm["model"].as<std::string>();
+  if (vm.count("model")) o.models = vm["model"].as<std::vector<std::string>>();
+  o.ensemble = vm["ensemble"].as<std::string>();
   o.json_path = vm["output"].as<std::string>();
   o.predictions_path = vm["predictions"].as<std::string>();
   experiments::RunPredictorEval(o);

@@ -238,8 +238,10 @@ struct TrainedRun {
     }
   }
 
-  // Forecasters of target k at horizon index h: the network, then the trees.
-  std::vector<std::unique_ptr<models::Forecaster>> Forecasters(size_t k, size_t h) {
+  // Forecasters of target k at horizon index h: the network, then (`with_trees`) the trees
+  // under `trees_name`.
+  std::vector<std::unique_ptr<models::Forecaster>> Forecasters(size_t k, size_t h, bool with_trees,
+                                                               const std::string& trees_name) {
     std::vector<std::unique_ptr<models::Forecaster>> out;
     auto table = [&](const std::string& kind) {
       const std::string key = Spec::CalibrationKey(kind, spec.targets[k], spec.horizons_s[h]);
@@ -250,10 +252,10 @@ struct TrainedRun {
     out.push_back(std::make_unique<LearnedForecaster>(
         dir, spec, [m](const std::vector<float>& x, int64_t rows) { return m->Predict(x, rows); },
         k, h, table("model")));
-    if (spec.trees) {
+    if (spec.trees && with_trees) {
       const models::BoostedTrees* t = &trees;
       out.push_back(std::make_unique<LearnedForecaster>(
-          "boosted_trees", spec,
+          trees_name, spec,
           [t](const std::vector<float>& x, int64_t rows) { return t->Predict(x, rows); }, k, h,
           table("trees")));
     }
@@ -345,32 +347,66 @@ bool IsPredictorConfig(const std::string& path) {
 }
 
 core::Json RunPredictorEval(const PredictorEvalOptions& o) {
-  std::unique_ptr<TrainedRun> run;
-  if (!o.model.empty()) run = std::make_unique<TrainedRun>(o.model);
+  std::vector<std::unique_ptr<TrainedRun>> runs;
+  for (const std::string& m : o.models) runs.push_back(std::make_unique<TrainedRun>(m));
   const int64_t horizon = HorizonSteps(o.horizon_s, o.interval_s, "--horizon-s");
-  size_t h_index = 0;
-  if (run) {
+  std::vector<size_t> h_index;  // per run: the index of the horizon among its horizons
+  for (const auto& run : runs) {
     const Spec& spec = run->spec;
     const auto it = std::find_if(spec.horizons_s.begin(), spec.horizons_s.end(),
                                  [&](double h) { return std::fabs(h - o.horizon_s) < 1e-9; });
     if (it == spec.horizons_s.end() || std::fabs(spec.interval_s - o.interval_s) > 1e-9) {
       throw std::invalid_argument(
-          "--model " + o.model + ": trained for a horizon of " + Seconds(spec.horizons_s) +
+          "--model " + run->dir + ": trained for a horizon of " + Seconds(spec.horizons_s) +
           " s at " + core::FormatDouble(spec.interval_s) + " s intervals, not " +
           core::FormatDouble(o.horizon_s) + " s at " + core::FormatDouble(o.interval_s) + " s");
     }
-    h_index = static_cast<size_t>(it - spec.horizons_s.begin());
+    h_index.push_back(static_cast<size_t>(it - spec.horizons_s.begin()));
+    if (spec.targets != runs[0]->spec.targets) {
+      throw std::invalid_argument("--model " + run->dir + " predicts " +
+                                  core::Join(spec.targets, ", ") + ", --model " + runs[0]->dir +
+                                  " " + core::Join(runs[0]->spec.targets, ", ") +
+                                  ": models evaluated together predict the same targets");
+    }
+  }
+  std::vector<std::string> ensembles;
+  if (o.ensemble == "both") {
+    ensembles = {"mode", "hybrid"};
+  } else if (o.ensemble == "mode" || o.ensemble == "hybrid") {
+    ensembles = {o.ensemble};
+  } else if (!o.ensemble.empty()) {
+    throw std::invalid_argument("--ensemble '" + core::Printable(o.ensemble) +
+                                "': must be mode, hybrid or both");
+  }
+  if (!ensembles.empty() && runs.size() < 2) {
+    throw std::invalid_argument("--ensemble " + o.ensemble + ": needs two or more --model");
   }
   const std::vector<models::Series> series = models::LoadSeries(o.traces, o.format, o.interval_s);
   const std::vector<std::string> targets =
-      run ? run->spec.targets : std::vector<std::string>{"bandwidth"};
+      runs.empty() ? std::vector<std::string>{"bandwidth"} : runs[0]->spec.targets;
   const bool keep = !o.predictions_path.empty();
+  auto is_model = [&](const std::string& name) {
+    return std::find(o.models.begin(), o.models.end(), name) != o.models.end();
+  };
 
-  // Per target: the trained predictor's forecasters, then the baselines.
+  // Per target: the trained predictors' forecasters, the ensembles, then the baselines.
   std::vector<std::vector<models::ForecastResult>> results;
   for (size_t k = 0; k < targets.size(); ++k) {
     std::vector<std::unique_ptr<models::Forecaster>> forecasters;
-    if (run) forecasters = run->Forecasters(k, h_index);
+    for (size_t r = 0; r < runs.size(); ++r) {
+      const std::string trees =
+          runs.size() == 1 ? "boosted_trees" : "boosted_trees:" + runs[r]->dir;
+      for (auto& f : runs[r]->Forecasters(k, h_index[r], true, trees)) {
+        forecasters.push_back(std::move(f));
+      }
+    }
+    for (const std::string& how : ensembles) {
+      std::vector<std::unique_ptr<models::Forecaster>> parts;
+      for (size_t r = 0; r < runs.size(); ++r) {
+        parts.push_back(std::move(runs[r]->Forecasters(k, h_index[r], false, "").front()));
+      }
+      forecasters.push_back(models::MakeEnsemble(how, targets[k], std::move(parts)));
+    }
     for (auto& f : models::ClassicalForecasters(targets[k])) forecasters.push_back(std::move(f));
     results.push_back(models::EvaluateForecasters(series, static_cast<int>(horizon), forecasters,
                                                   targets[k], keep));
@@ -401,12 +437,14 @@ core::Json RunPredictorEval(const PredictorEvalOptions& o) {
   meta["git_commit"] = core::GitCommit();
   meta["created"] = core::UtcTimestamp();
   meta["machine"] = core::MachineInfo();
-  if (run) meta["model"] = o.model;
+  meta["models"] = o.models;
   for (size_t k = 0; k < targets.size(); ++k) {
     for (const auto& r : results[k]) {
       core::Json p = ResultJson(r, series, targets[k]);
       if (k == 0) {
-        p["kind"] = r.forecaster == o.model ? "model" : "baseline";
+        p["kind"] = is_model(r.forecaster)                               ? "model"
+                    : r.forecaster == "mode" || r.forecaster == "hybrid" ? "ensemble"
+                                                                         : "baseline";
         p["target"] = targets[0];
         out[r.forecaster] = p;
       } else {
@@ -437,9 +475,10 @@ core::Json RunPredictorEval(const PredictorEvalOptions& o) {
   if (keep) {
     std::ostringstream csv;
     csv << "series,time_s,target,actual";
-    for (const auto& r : results[0])
-      csv << "," << (r.forecaster == o.model ? "model" : r.forecaster);
-    if (run) csv << ",model_confidence";
+    for (const auto& r : results[0]) {
+      csv << "," << (runs.size() == 1 && is_model(r.forecaster) ? "model" : r.forecaster);
+    }
+    if (!runs.empty()) csv << ",model_confidence";
     csv << "\n";
     for (size_t k = 0; k < targets.size(); ++k) {
       for (size_t i = 0; i < series.size(); ++i) {
@@ -449,7 +488,7 @@ core::Json RunPredictorEval(const PredictorEvalOptions& o) {
           csv << series[i].name << "," << core::FormatDouble(series[i].interval_s * (t + 1)) << ","
               << targets[k] << "," << actual[t];
           for (const auto& r : results[k]) csv << "," << r.predicted[i][t];
-          if (run) csv << "," << results[k][0].confidence[i][t];
+          if (!runs.empty()) csv << "," << results[k][0].confidence[i][t];
           csv << "\n";
         }
       }
@@ -495,6 +534,11 @@ std::vector<core::ParamSpec> TrainLoopSpecs() {
           core::IntParam("batch_size", 128, "windows per Adam step", 2, 1 << 20),
           core::IntParam("patience", 5, "epochs without a better validation loss before stopping",
                          1, 100000),
+          core::StringParam("loss", "mse",
+                            "what training minimises (the network, the trees, early stopping): "
+                            "mse (squared error) or mae (absolute error, the MAE the evaluation "
+                            "reports)",
+                            {"mse", "mae"}),
           core::BoolParam("progress", true, "a line per epoch: losses, rate, ETA")};
 }
 
@@ -503,7 +547,7 @@ std::vector<core::ParamSpec> TreesSpecs() {
           core::IntParam("max_depth", 6, "depth of each tree", 1, 32),
           core::DoubleParam("learning_rate", 0.1, "shrinkage per round", 1e-4, 1.0),
           core::DoubleParam("subsample", 0.8, "share of the rows each tree sees", 0.05, 1.0),
-          core::IntParam("patience", 20, "rounds without a better validation MSE before stopping",
+          core::IntParam("patience", 20, "rounds without a better validation loss before stopping",
                          1, 100000)};
 }
 
@@ -528,7 +572,9 @@ std::vector<std::string> NameList(const core::Params& p, const std::string& key,
 }
 
 // Windows of one split: inputs [rows, window x features] and targets [rows, outputs].
-double Mse(models::Model& m, const models::Table& w, int64_t per_row, int64_t outputs) {
+// The mean loss ("mse" or "mae") of `m` over the windows `w`.
+double MeanLoss(models::Model& m, const models::Table& w, int64_t per_row, int64_t outputs,
+                const std::string& loss) {
   const int64_t chunk = 1024;
   double sum = 0.0;
   for (int64_t r = 0; r < w.rows; r += chunk) {
@@ -537,7 +583,7 @@ double Mse(models::Model& m, const models::Table& w, int64_t per_row, int64_t ou
     const std::vector<float> p = m.Predict(x, n);
     for (int64_t i = 0; i < n * outputs; ++i) {
       const double e = p[static_cast<size_t>(i)] - w.y[static_cast<size_t>(r * outputs + i)];
-      sum += e * e;
+      sum += loss == "mae" ? std::fabs(e) : e * e;
     }
   }
   return w.rows > 0 ? sum / static_cast<double>(w.rows * outputs) : NAN;
@@ -671,7 +717,7 @@ void SaveCheckpoint(const std::string& dir, models::Model& model, const TrainSta
   core::Json j = core::Json::object();
   j["epoch"] = st.epoch;
   j["best_epoch"] = st.best_epoch;
-  j["best_val_mse_scaled"] = st.best;
+  j["best_val_loss_scaled"] = st.best;
   j["rows"] = st.rows;
   core::WriteFileAtomic(fresh + "/state.json", j.dump() + "\n");
   fs::remove_all(kept);
@@ -745,6 +791,7 @@ std::string Train(TrainSetup& s, const std::string& dir, TrainState state) {
   context.window = spec.window;
   context.output_size = spec.Outputs();
   context.seed = seed;
+  context.loss = s.train.String("loss");
   std::unique_ptr<models::Model> model = s.choice.entry->make(s.choice.params, context);
   if (state.epoch > 0) model->Load(CheckpointDir(dir));
   std::cerr << "linklab: predictor " << spec.model << " on " << s.series.size() << " series ("
@@ -787,7 +834,7 @@ std::string Train(TrainSetup& s, const std::string& dir, TrainState state) {
       loss_sum += model->Fit(bx, by, n).at(0).second;
       ++batches;
     }
-    const double val = Mse(*model, s.va, per_row, outputs);
+    const double val = MeanLoss(*model, s.va, per_row, outputs, context.loss);
     const double seconds =
         seconds_before +
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -821,6 +868,7 @@ std::string Train(TrainSetup& s, const std::string& dir, TrainState state) {
     t.subsample = s.trees.Double("subsample");
     t.patience = static_cast<int>(s.trees.Int("patience"));
     t.seed = seed;
+    t.loss = context.loss;
     trees = models::BoostedTrees::Fit(
         s.tr, s.va, per_row, outputs, t, [&](int64_t k, int round, double mse) {
           if (progress) {
@@ -862,7 +910,8 @@ std::string Train(TrainSetup& s, const std::string& dir, TrainState state) {
   summary["val_windows"] = s.va.rows;
   summary["epochs_run"] = state.epoch;
   summary["best_epoch"] = state.best_epoch;
-  summary["best_val_mse_scaled"] = state.best;
+  summary["loss"] = context.loss;
+  summary["best_val_loss_scaled"] = state.best;
   summary["seconds"] = seconds;
   summary["samples_per_second"] =
       seconds > 0 ? static_cast<double>(s.tr.rows) * static_cast<double>(state.epoch) / seconds : 0;
@@ -870,8 +919,8 @@ std::string Train(TrainSetup& s, const std::string& dir, TrainState state) {
   summary["machine"] = core::MachineInfo();
   core::WriteFileAtomic(dir + "/summary.json", summary.dump(2) + "\n");
   std::cerr << "linklab: best epoch " << state.best_epoch << " of " << state.epoch
-            << ", validation MSE (standardised) " << core::FormatDouble(state.best)
-            << "; results in " << dir << "\n";
+            << ", validation " << context.loss << " (standardised) "
+            << core::FormatDouble(state.best) << "; results in " << dir << "\n";
   return dir;
 }
 
@@ -900,8 +949,8 @@ std::string ResumePredictorTrain(const std::string& run_dir, const std::vector<s
   TrainState state;
   state.epoch = j.at("epoch").get<int64_t>();
   state.best_epoch = j.at("best_epoch").get<int64_t>();
-  state.best = j.at("best_val_mse_scaled").is_number() ? j.at("best_val_mse_scaled").get<double>()
-                                                       : INFINITY;
+  state.best = j.at("best_val_loss_scaled").is_number() ? j.at("best_val_loss_scaled").get<double>()
+                                                        : INFINITY;
   state.rows = j.at("rows").get<std::vector<std::vector<double>>>();
   core::WriteFileAtomic(run_dir + "/config.ini", s.config_text);
   return Train(s, run_dir, state);

@@ -15,21 +15,26 @@ struct PredictorEvalOptions {
   std::string format;               // mahimahi, pensieve or h5
   double horizon_s = 1.0;
   double interval_s = 1.0;
-  std::string model;             // "" or a predictor run folder (RunPredictorTrain's)
-  std::string json_path;         // "" for none
-  std::string predictions_path;  // "" or a CSV of every prediction
+  std::vector<std::string> models;  // predictor run folders (RunPredictorTrain's), maybe none
+  std::string ensemble;             // with 2+ models: "mode", "hybrid" or "both" (or "")
+  std::string json_path;            // "" for none
+  std::string predictions_path;     // "" or a CSV of every prediction
 };
 
-// Evaluates the classical baselines and, with `model`, the trained predictor and its boosted
-// trees, at one horizon (one of the model's), on every target the model predicts (bandwidth
-// alone without a model). Writes a Markdown table to stdout and, with `json_path`, JSON: a
-// top-level object per predictor (the model under its folder's name, "boosted_trees", each
-// baseline) with its bandwidth figures overall, per trace, its confidence calibration
+// Evaluates the classical baselines and, with `models`, the trained predictors and their
+// boosted trees, at one horizon (one of the models'), on every target the models predict
+// (bandwidth alone without one; models evaluated together predict the same targets). With
+// `ensemble`, the models combined too (models::MakeEnsemble: "mode" follows the most confident,
+// "hybrid" blends by confidence; pba_v3's datacenter and internet models, say). Writes a
+// Markdown table to stdout and, with `json_path`, JSON: a top-level object per predictor (a
+// model under its folder's name, "boosted_trees" (of several models: "boosted_trees:<folder>"),
+// "mode", "hybrid", each baseline) with its first target's figures overall, per trace, its
+// confidence calibration
 // (kConfidenceBins bins: predictions, mean confidence, observed share within +-20 %) and, for
 // a model of more targets, "targets": the others' figures; and an "evaluation" object
-// (horizon, interval, resampling, traces, git commit, machine). `predictions_path`: a CSV with
-// one row per predicted sample: series, time_s, target, actual, then each predictor's
-// prediction and the model's confidence.
+// (horizon, interval, resampling, traces, models, git commit, machine). `predictions_path`: a
+// CSV with one row per predicted sample: series, time_s, target, actual, then each predictor's
+// prediction (a single model's column is "model") and the first model's confidence.
 // Throws std::invalid_argument for bad input (files, format, a horizon that is not a whole
 // number of intervals or not one of the model's, series too short for the window, series
 // without a feature the model needs, a folder that is not a predictor run) before anything is
@@ -47,12 +52,13 @@ core::Json RunPredictorEval(const PredictorEvalOptions& options);
 //                 target (level: the value ahead; change: its difference from the window's
 //                 last value)
 //   [model]       name (a registered model) and its parameters (window, ...)
-//   [train]       epochs, batch_size, patience, progress
+//   [train]       epochs, batch_size, patience, loss (mse or mae), progress
 //   [trees]       the boosted-trees baseline on the same windows: rounds (0: none),
 //                 max_depth, learning_rate, subsample, patience
 // Inputs: the window of features, each standardised with the mean and deviation of the
-// training parts only; outputs: every target at every horizon. Adam on the MSE, a shuffle per
-// epoch from the seed and the epoch; after each epoch the validation MSE; the best epoch's
+// training parts only; outputs: every target at every horizon. Adam on [train] loss (MSE or
+// MAE), a shuffle per epoch from the seed and the epoch; after each epoch the validation
+// loss; the best epoch's
 // weights are kept (model/), and training stops after `patience` epochs without a better one.
 // A checkpoint after every epoch (checkpoint/: weights, optimiser, state) lets
 // ResumePredictorTrain continue exactly where it stopped.

@@ -83,7 +83,7 @@ BoostedTrees BoostedTrees::Fit(const Table& train, const Table& val, int64_t col
     Check(XGBoosterCreate(cache, 2, &b), "boosted trees: create");
     t.boosters_.push_back(b);
     const std::vector<std::pair<std::string, std::string>> params = {
-        {"objective", "reg:squarederror"},
+        {"objective", o.loss == "mae" ? "reg:absoluteerror" : "reg:squarederror"},
         {"tree_method", "hist"},
         {"nthread", "1"},
         {"max_depth", std::to_string(o.max_depth)},
@@ -99,17 +99,17 @@ BoostedTrees BoostedTrees::Fit(const Table& train, const Table& val, int64_t col
     for (int round = 1; round <= o.rounds; ++round) {
       Check(XGBoosterUpdateOneIter(b, round - 1, dtrain.get()), "boosted trees: round");
       const std::vector<float> p = PredictOne(b, dval.get());
-      double sq = 0.0;
+      double sum = 0.0;
       for (int64_t r = 0; r < val.rows; ++r) {
         const double e = p[static_cast<size_t>(r)] - val.y[r * outputs + k];
-        sq += e * e;
+        sum += o.loss == "mae" ? std::fabs(e) : e * e;
       }
-      const double mse = sq / static_cast<double>(val.rows);
-      if (mse < best) {
-        best = mse;
+      const double loss = sum / static_cast<double>(val.rows);
+      if (loss < best) {
+        best = loss;
         best_round = round;
       }
-      if (progress && round % 50 == 0) progress(k, round, mse);
+      if (progress && round % 50 == 0) progress(k, round, loss);
       if (round - best_round >= o.patience) break;
     }
     BoosterHandle kept = nullptr;

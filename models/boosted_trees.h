@@ -3,7 +3,7 @@
 // the predictors, fitted on the same standardised window features as the recurrent models
 // (source 001's boosting-ensemble idea). One booster per output; squared error; histogram
 // trees; one thread, so a seed repeats a fit exactly. Each booster keeps the rounds up to its
-// best validation MSE (early stopping after `patience` rounds without a better one).
+// best validation loss (early stopping after `patience` rounds without a better one).
 
 #include <cstdint>
 #include <functional>
@@ -19,6 +19,7 @@ struct TreesOptions {
   double subsample = 0.8;
   int patience = 20;
   uint64_t seed = 1;
+  std::string loss = "mse";  // mse (squared error) or mae (absolute error): fitted and stopped on
 };
 
 // Row-major [rows, columns] features and [rows, outputs] targets.
@@ -36,8 +37,8 @@ class BoostedTrees {
   BoostedTrees(const BoostedTrees&) = delete;
   BoostedTrees& operator=(const BoostedTrees&) = delete;
 
-  // Fits one booster per output column on `train`, stopping each on `val`'s MSE. `progress`
-  // (optional) hears (output, round, validation MSE) every 50 rounds.
+  // Fits one booster per output column on `train`, stopping each on `val`'s loss. `progress`
+  // (optional) hears (output, round, validation loss) every 50 rounds.
   static BoostedTrees Fit(const Table& train, const Table& val, int64_t columns, int64_t outputs,
                           const TreesOptions& options,
                           const std::function<void(int64_t, int, double)>& progress = {});

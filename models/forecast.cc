@@ -258,7 +258,73 @@ int BinOf(double confidence) {
   return std::clamp(static_cast<int>(confidence * kConfidenceBins), 0, kConfidenceBins - 1);
 }
 
+class Ensemble : public Forecaster {
+ public:
+  Ensemble(std::string how, std::string target, std::vector<std::unique_ptr<Forecaster>> parts)
+      : name_(how), blend_(how == "hybrid"), target_(std::move(target)), parts_(std::move(parts)) {}
+  const std::string& name() const override { return name_; }
+  int warmup() const override {
+    int w = 1;
+    for (const auto& p : parts_) w = std::max(w, p->warmup());
+    return w;
+  }
+  void Start(const Series& s) override {
+    actual_ = &s.Feature(target_);
+    recent_.assign(parts_.size(), RecentAccuracy());
+    made_.assign(parts_.size(), std::vector<double>(actual_->size(), NAN));
+    for (auto& p : parts_) p->Start(s);
+  }
+  void Observe(size_t t) override {
+    t_ = t;
+    const double a = (*actual_)[t];
+    for (size_t i = 0; i < parts_.size(); ++i) {
+      parts_[i]->Observe(t);
+      if (std::isfinite(made_[i][t]) && a > 0) {
+        recent_[i].Add(std::fabs(made_[i][t] - a) <= 0.2 * a);
+      }
+    }
+  }
+  double Predict(int horizon) const override {
+    double best_confidence = -1.0, chosen = 0.0, weighted = 0.0, weights = 0.0;
+    const size_t ahead = t_ + static_cast<size_t>(horizon);
+    for (size_t i = 0; i < parts_.size(); ++i) {
+      const double p = parts_[i]->Predict(horizon);
+      const double c = parts_[i]->Calibrate(recent_[i].Share());
+      if (ahead < made_[i].size()) made_[i][ahead] = p;
+      if (c > best_confidence) {
+        best_confidence = c;
+        chosen = p;
+      }
+      weighted += c * p;
+      weights += c;
+    }
+    return blend_ ? (weights > 0 ? weighted / weights : chosen) : chosen;
+  }
+
+ private:
+  std::string name_;
+  bool blend_;
+  std::string target_;
+  std::vector<std::unique_ptr<Forecaster>> parts_;
+  const std::vector<double>* actual_ = nullptr;
+  std::vector<RecentAccuracy> recent_;
+  mutable std::vector<std::vector<double>> made_;  // each part's prediction for each sample
+  size_t t_ = 0;
+};
+
 }  // namespace
+
+std::unique_ptr<Forecaster> MakeEnsemble(const std::string& how, const std::string& target,
+                                         std::vector<std::unique_ptr<Forecaster>> parts) {
+  if (how != "mode" && how != "hybrid") {
+    throw std::invalid_argument("ensemble '" + core::Printable(how) + "': must be mode or hybrid");
+  }
+  if (parts.size() < 2) {
+    throw std::invalid_argument("ensemble " + how + ": " + std::to_string(parts.size()) +
+                                " predictor(s); it combines two or more");
+  }
+  return std::make_unique<Ensemble>(how, target, std::move(parts));
+}
 
 const std::vector<std::string>& SeriesFeatures() {
   static const std::vector<std::string> names = [] {

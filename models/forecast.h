@@ -100,6 +100,16 @@ class RecentAccuracy {
   int n_ = 0, next_ = 0, count_ = 0;
 };
 
+// Several forecasters of one target as one, the two ways source 003's pba_v3 combines its
+// datacenter and internet predictors: "mode" (the mode detector) follows, at each step, the part
+// whose confidence is highest (the regime the recent samples are in is the one whose model has
+// been predicting them well); "hybrid" averages the parts' predictions weighted by their
+// confidence. A part's confidence: its recent accuracy (RecentAccuracy over its own
+// predictions), through the part's Calibrate. std::invalid_argument for another `how` or
+// fewer than two parts.
+std::unique_ptr<Forecaster> MakeEnsemble(const std::string& how, const std::string& target,
+                                         std::vector<std::unique_ptr<Forecaster>> parts);
+
 // A monotone map from raw recent accuracy to the observed share within +-20 %, one value per
 // confidence bin (pooled adjacent violators over the bins' counts; an empty bin keeps its
 // midpoint). `observed[i]` of `predictions[i]` in bin i.

@@ -23,6 +23,7 @@ struct ModelContext {
   int64_t window = 1;       // time steps per input
   int64_t output_size = 0;  // predicted values
   uint64_t seed = 0;
+  std::string loss = "mse";  // what Fit minimises: mse (squared error) or mae (absolute error)
 };
 
 class Model {

@@ -115,6 +115,10 @@ class SequenceModel : public Model {
                                   std::to_string(c.window) + ", " + std::to_string(c.output_size) +
                                   ")");
     }
+    if (c.loss != "mse" && c.loss != "mae") {
+      throw std::invalid_argument("model " + name_ + ": loss '" + core::Printable(c.loss) +
+                                  "': must be mse or mae");
+    }
     agents::ConfigureTorchThreads(spec.torch_threads);
     torch::manual_seed(c.seed);
     try {
@@ -149,7 +153,9 @@ class SequenceModel : public Model {
     const torch::Tensor y = torch::from_blob(const_cast<float*>(targets.data()),
                                              {rows, context_.output_size}, torch::kFloat32);
     optimizer_->zero_grad();
-    const torch::Tensor loss = torch::mse_loss(net_->forward(x), y);
+    const torch::Tensor p = net_->forward(x);
+    const torch::Tensor loss =
+        context_.loss == "mae" ? torch::l1_loss(p, y) : torch::mse_loss(p, y);
     loss.backward();
     optimizer_->step();
     return {{"loss", loss.item<double>()}};

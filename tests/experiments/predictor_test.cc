@@ -65,14 +65,14 @@ TEST(Predictor, TrainedModelBeatsTheBaselinesWhereTheyCannotFollow) {
   // The same seed repeats the run (a fresh folder).
   const std::string again = RunPredictorTrain(config, {});
   EXPECT_NE(again, run);
-  EXPECT_EQ(core::ReadJsonFile(again + "/summary.json")["best_val_mse_scaled"],
-            summary["best_val_mse_scaled"]);
+  EXPECT_EQ(core::ReadJsonFile(again + "/summary.json")["best_val_loss_scaled"],
+            summary["best_val_loss_scaled"]);
 
   PredictorEvalOptions o;
   o.traces = {held_out};
   o.format = "mahimahi";
   o.horizon_s = 1;
-  o.model = run;
+  o.models = {run};
   o.json_path = dir + "/figures.json";
   const core::Json figures = RunPredictorEval(o);
   const double learned = figures[run]["mae_mbps"].get<double>();
@@ -94,17 +94,30 @@ TEST(Predictor, TrainedModelBeatsTheBaselinesWhereTheyCannotFollow) {
   }
 
   // Predicting the change from the last value, added back: as good here.
-  o.model = RunPredictorTrain(config, {"data.target=change"});
+  o.models = {RunPredictorTrain(config, {"data.target=change"})};
   const core::Json change = RunPredictorEval(o);
-  EXPECT_LT(change[o.model]["mae_mbps"].get<double>(), 0.5 * last);
-  EXPECT_EQ(core::ReadJsonFile(o.model + "/scaler.json")["target"], "change");
+  EXPECT_LT(change[o.models[0]]["mae_mbps"].get<double>(), 0.5 * last);
+  EXPECT_EQ(core::ReadJsonFile(o.models[0] + "/scaler.json")["target"], "change");
+  // Both together, and combined: pba_v3's mode detector and hybrid.
+  o.models = {run, o.models[0]};
+  o.ensemble = "both";
+  const core::Json both = RunPredictorEval(o);
+  for (const char* name : {"mode", "hybrid"}) {
+    EXPECT_EQ(both[name]["kind"], "ensemble") << name;
+    EXPECT_LT(both[name]["mae_mbps"].get<double>(), 0.5 * last) << name;
+  }
+  EXPECT_TRUE(both.contains("boosted_trees:" + run));
+  o.models = {run};
+  EXPECT_NE(ErrorOf([&] { RunPredictorEval(o); }).find("needs two or more --model"),
+            std::string::npos);
+  o.ensemble = "";
 
   // Bad input, named.
   o.horizon_s = 2;
   EXPECT_NE(ErrorOf([&] { RunPredictorEval(o); }).find("trained for a horizon of 1 s"),
             std::string::npos);
   o.horizon_s = 1;
-  o.model = dir;
+  o.models = {dir};
   EXPECT_NE(ErrorOf([&] { RunPredictorEval(o); }).find("not a predictor run folder"),
             std::string::npos);
   const std::string tiny = SquareTrace(dir + "/tiny.down", 12);
@@ -138,7 +151,7 @@ TEST(Predictor, AResumedRunRepeatsTheUninterruptedOne) {
   const core::Json b = core::ReadJsonFile(part + "/summary.json");
   EXPECT_EQ(b["epochs_run"], 4);
   EXPECT_EQ(a["best_epoch"], b["best_epoch"]);
-  EXPECT_EQ(a["best_val_mse_scaled"], b["best_val_mse_scaled"]);
+  EXPECT_EQ(a["best_val_loss_scaled"], b["best_val_loss_scaled"]);
   // Only [train] keys change on resume; a folder without a checkpoint is named.
   EXPECT_NE(ErrorOf([&] { ResumePredictorTrain(part, {"data.horizon_s=2"}); }).find("data"),
             std::string::npos);
@@ -179,7 +192,7 @@ TEST(Predictor, LearnsSeveralTargetsAtSeveralHorizonsFromARecording) {
   o.format = "h5";
   o.interval_s = 60;
   o.horizon_s = 120;
-  o.model = run;
+  o.models = {run};
   o.predictions_path = dir + "/predictions.csv";
   const core::Json figures = RunPredictorEval(o);
   EXPECT_EQ(figures["evaluation"]["targets"], (core::Json{"bandwidth", "latency"}));
@@ -214,7 +227,7 @@ TEST(Predictor, LearnsSeveralTargetsAtSeveralHorizonsFromARecording) {
   std::string text = core::ReadFile(other + "/config.ini");
   text.replace(text.find("name = multi_horizon"), 20, "name = pba_v1");
   core::WriteFileAtomic(other + "/config.ini", text);
-  o.model = other;
+  o.models = {other};
   EXPECT_NE(ErrorOf([&] { RunPredictorEval(o); }).find("config.ini names model pba_v1"),
             std::string::npos);
 }

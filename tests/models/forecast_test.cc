@@ -87,6 +87,35 @@ class Oracle : public Forecaster {
   size_t t_ = 0;
 };
 
+// pba_v3's mode detector follows the part that has been right; the hybrid leans on it.
+TEST(Confidence, EnsemblesFollowTheConfidentPart) {
+  Series s{"saw", 1.0, {}, {}};
+  for (int i = 0; i < 400; ++i) s.mbps.push_back(1.0 + i % 7);
+  auto parts = [] {
+    std::vector<std::unique_ptr<Forecaster>> p;
+    p.push_back(std::move(ClassicalForecasters()[0]));  // last: wrong at most steps of the saw
+    p.push_back(std::make_unique<Oracle>());
+    return p;
+  };
+  std::vector<std::unique_ptr<Forecaster>> f;
+  f.push_back(MakeEnsemble("mode", "bandwidth", parts()));
+  f.push_back(MakeEnsemble("hybrid", "bandwidth", parts()));
+  f.push_back(std::move(ClassicalForecasters()[0]));
+  const auto results = EvaluateForecasters({s}, 1, f);
+  const double last = Of(results, "last").overall.mae;
+  EXPECT_GT(last, 1.0);
+  // The mode detector needs a few checked predictions before it trusts the oracle.
+  EXPECT_LT(Of(results, "mode").overall.mae, 0.05 * last);
+  EXPECT_LT(Of(results, "hybrid").overall.mae, 0.5 * last);
+  EXPECT_GT(Of(results, "hybrid").overall.mae, Of(results, "mode").overall.mae);
+  EXPECT_NE(ErrorOf([&] { MakeEnsemble("average", "bandwidth", parts()); }).find("'average'"),
+            std::string::npos);
+  std::vector<std::unique_ptr<Forecaster>> one;
+  one.push_back(std::make_unique<Oracle>());
+  EXPECT_NE(ErrorOf([&] { MakeEnsemble("mode", "bandwidth", std::move(one)); }).find("two or more"),
+            std::string::npos);
+}
+
 TEST(Confidence, EvaluationBinsPredictionsByConfidence) {
   Series s{"saw", 1.0, {}, {}};
   for (int i = 0; i < 400; ++i) s.mbps.push_back(1.0 + i % 7);
