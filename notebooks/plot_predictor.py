@@ -59,7 +59,8 @@ def main():
         start = float(rows[0]["time_s"])
         rows = [r for r in rows if float(r["time_s"]) - start <= args.seconds]
 
-    model = meta.get("model")
+    models = meta.get("models") or []
+    model = models[0] if len(models) == 1 else None
     baselines = [k for k, v in figures.items()
                  if isinstance(v, dict) and v.get("kind") == "baseline" and k != "boosted_trees"]
 

@@ -177,6 +177,39 @@ TEST(Cli, PredictorEvalWritesATableAndJsonPerPredictor) {
   EXPECT_NE(model.text.find("not a predictor run folder"), std::string::npos) << model.text;
 }
 
+// `linklab run` trains a predictor config (one with a [model] section) and resumes its folder;
+// `predictor eval --model` then reads it.
+TEST(Cli, RunTrainsAndResumesAPredictorConfig) {
+  const std::string dir = ::testing::TempDir() + "/cli_predictor_run";
+  std::filesystem::remove_all(dir);
+  ASSERT_EQ(RunCli("dataset trace --scenario 'tethered(capacity=markov,backend=fluid)' "
+                   "--duration 120s -o " +
+                   dir + "/m")
+                .code,
+            0);
+  linklab::core::WriteFileAtomic(
+      dir + "/p.ini", "[experiment]\nname = p\noutput = " + dir + "/runs\n[data]\ntraces = [" +
+                          dir + "/m.down]\n[model]\nname = rnn\nunits = 8\ncells = gru\n" +
+                          "window = 4\n[train]\nepochs = 1\n[trees]\nrounds = 5\n");
+  const Output run = RunCli("run " + dir + "/p.ini");
+  ASSERT_EQ(run.code, 0) << run.text;
+  EXPECT_NE(run.text.find("[train] epoch 1/1"), std::string::npos) << run.text;
+  std::string folder;
+  for (const auto& e : std::filesystem::directory_iterator(dir + "/runs/p")) folder = e.path();
+  const Output resumed = RunCli("run --resume " + folder + " --set train.epochs=2");
+  ASSERT_EQ(resumed.code, 0) << resumed.text;
+  EXPECT_NE(resumed.text.find("resumed after epoch 1"), std::string::npos) << resumed.text;
+  EXPECT_NE(resumed.text.find("[train] epoch 2/2"), std::string::npos) << resumed.text;
+  const Output eval = RunCli("predictor eval --traces " + dir + "/m.up --format mahimahi --model " +
+                             folder + " --predictions " + dir + "/p.csv");
+  ASSERT_EQ(eval.code, 0) << eval.text;
+  EXPECT_NE(eval.text.find("| boosted_trees |"), std::string::npos) << eval.text;
+  EXPECT_TRUE(std::filesystem::exists(dir + "/p.csv"));
+  const Output bad = RunCli("run " + dir + "/p.ini --set data.features=[bandwidth,latency]");
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.text.find("m.down: no feature 'latency'"), std::string::npos) << bad.text;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Bad input: one line naming the file, key or option and the value, a non-zero exit, and no
 // output left behind.
