@@ -60,10 +60,17 @@ const std::vector<std::pair<std::string, std::string>>& FeatureColumns() {
 
 std::vector<Series> FromDataset(const std::string& path, double interval_s) {
   core::MetricsLog log;
+  datasets::Attributes attrs;
   try {
-    log = datasets::ReadDataset(path);
+    log = datasets::ReadDataset(path, &attrs);
   } catch (const std::runtime_error& e) {  // not HDF5, or another kind of file
     throw std::invalid_argument(path + ": not a linklab data set (" + e.what() + ")");
+  }
+  // An imported trace knows only the bandwidth; a recording has every feature (an interval
+  // without packets, or a link that never carries any, holds the previous value, 0 at first).
+  bool imported = false;
+  for (const auto& [key, value] : attrs.text) {
+    if (key == "source") imported = core::StartsWith(value, "import");
   }
   std::vector<Series> out;
   for (const auto& [table, data] : log.tables()) {
@@ -88,12 +95,8 @@ std::vector<Series> FromDataset(const std::string& path, double interval_s) {
     s.name = fs::path(path).filename().string() + ":" + link;
     s.interval_s = interval_s;
     for (const auto& [feature, column] : FeatureColumns()) {
+      if (imported && feature != "bandwidth") continue;
       const std::vector<double>& x = data.Column(column);
-      // An imported trace has only the bandwidth (NaN elsewhere): its series lacks the rest.
-      if (feature != "bandwidth" &&
-          std::none_of(x.begin(), x.end(), [](double v) { return std::isfinite(v); })) {
-        continue;
-      }
       const bool clock = feature == "hour" || feature == "day";
       std::vector<double> values;
       double held = 0.0;  // the previous interval's value, for intervals without one

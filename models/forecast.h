@@ -9,7 +9,8 @@
 // the bandwidth only. From a data set (h5): each link's "all" samples, averaged over whole
 // groups of samples when the requested interval is a multiple of the file's (hour and day:
 // the group's last sample; an interval without packets has no latency or jitter: it holds the
-// previous interval's, 0 before the first).
+// previous interval's, 0 before the first). A data set of imported traces (`linklab dataset
+// import`) carries the bandwidth only; a recording (`linklab dataset generate`) all six.
 //
 // Forecast at horizon h steps: after observing samples 0..t, predict sample t + h of a target
 // feature. Every forecaster of one evaluation predicts the same samples (t from the longest
