@@ -120,6 +120,12 @@ TEST(Predictor, TrainedModelBeatsTheBaselinesWhereTheyCannotFollow) {
   o.models = {dir};
   EXPECT_NE(ErrorOf([&] { RunPredictorEval(o); }).find("not a predictor run folder"),
             std::string::npos);
+  // A trace too short for the model's window of 10 and the horizon.
+  o.models = {run};
+  o.traces = {SquareTrace(dir + "/six.down", 6)};
+  const std::string short_error = ErrorOf([&] { RunPredictorEval(o); });
+  EXPECT_NE(short_error.find("six.down: 6 samples"), std::string::npos) << short_error;
+  EXPECT_NE(short_error.find("a warm-up of 10"), std::string::npos) << short_error;
   const std::string tiny = SquareTrace(dir + "/tiny.down", 12);
   EXPECT_NE(ErrorOf([&] { RunPredictorTrain(WriteConfig(dir, tiny), {}); }).find("too short"),
             std::string::npos);
