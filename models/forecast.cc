@@ -288,20 +288,24 @@ class Ensemble : public Forecaster {
     }
   }
   double Predict(int horizon) const override {
-    double best_confidence = -1.0, chosen = 0.0, weighted = 0.0, weights = 0.0;
     const size_t ahead = t_ + static_cast<size_t>(horizon);
+    std::vector<double> p(parts_.size()), c(parts_.size());
+    size_t top = 0;
     for (size_t i = 0; i < parts_.size(); ++i) {
-      const double p = parts_[i]->Predict(horizon);
-      const double c = parts_[i]->Calibrate(recent_[i].Share());
-      if (ahead < made_[i].size()) made_[i][ahead] = p;
-      if (c > best_confidence) {
-        best_confidence = c;
-        chosen = p;
-      }
-      weighted += c * p;
-      weights += c;
+      p[i] = parts_[i]->Predict(horizon);
+      c[i] = parts_[i]->Calibrate(recent_[i].Share());
+      if (ahead < made_[i].size()) made_[i][ahead] = p[i];
+      if (c[i] > c[top]) top = i;
     }
-    return blend_ ? (weights > 0 ? weighted / weights : chosen) : chosen;
+    if (!blend_) return p[top];
+    // The parts that fit the regime (confidence at least half the top one's), by confidence.
+    double weighted = 0.0, weights = 0.0;
+    for (size_t i = 0; i < parts_.size(); ++i) {
+      if (c[i] < 0.5 * c[top]) continue;
+      weighted += c[i] * p[i];
+      weights += c[i];
+    }
+    return weights > 0 ? weighted / weights : p[top];
   }
 
  private:

@@ -104,10 +104,11 @@ class RecentAccuracy {
 // Several forecasters of one target as one, the two ways source 003's pba_v3 combines its
 // datacenter and internet predictors: "mode" (the mode detector) follows, at each step, the part
 // whose confidence is highest (the regime the recent samples are in is the one whose model has
-// been predicting them well); "hybrid" averages the parts' predictions weighted by their
-// confidence. A part's confidence: its recent accuracy (RecentAccuracy over its own
-// predictions), through the part's Calibrate. std::invalid_argument for another `how` or
-// fewer than two parts.
+// been predicting them well); "hybrid" averages, weighted by confidence, the predictions of the
+// parts whose confidence is at least half the highest (those that fit the regime: a part of
+// another regime would pull the blend off by its whole error times its small weight). A part's
+// confidence: its recent accuracy (RecentAccuracy over its own predictions), through the part's
+// Calibrate. std::invalid_argument for another `how` or fewer than two parts.
 std::unique_ptr<Forecaster> MakeEnsemble(const std::string& how, const std::string& target,
                                          std::vector<std::unique_ptr<Forecaster>> parts);
 

@@ -107,7 +107,8 @@ TEST(Confidence, EnsemblesFollowTheConfidentPart) {
   // The mode detector needs a few checked predictions before it trusts the oracle.
   EXPECT_LT(Of(results, "mode").overall.mae, 0.05 * last);
   EXPECT_LT(Of(results, "hybrid").overall.mae, 0.5 * last);
-  EXPECT_GT(Of(results, "hybrid").overall.mae, Of(results, "mode").overall.mae);
+  // The hybrid blends only the parts near the top confidence: here mostly the oracle alone.
+  EXPECT_GE(Of(results, "hybrid").overall.mae, Of(results, "mode").overall.mae);
   EXPECT_NE(ErrorOf([&] { MakeEnsemble("average", "bandwidth", parts()); }).find("'average'"),
             std::string::npos);
   std::vector<std::unique_ptr<Forecaster>> one;
