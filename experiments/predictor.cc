@@ -616,13 +616,7 @@ TrainSetup Setup(RawSections raw, const std::string& source) {
   spec.features = NameList(data, "features", models::SeriesFeatures());
   spec.targets = NameList(data, "targets", spec.features);
   for (const std::string& h : core::ParseListValue(data.String("horizon_s"))) {
-    double v = NAN;
-    try {
-      size_t used = 0;
-      v = std::stod(core::Trim(h), &used);
-      if (used != core::Trim(h).size()) v = NAN;
-    } catch (const std::exception&) {
-    }
+    const double v = core::ParseDouble(core::Trim(h), "[data] horizon_s item");
     spec.horizons_s.push_back(v);
     spec.horizons.push_back(HorizonSteps(v, spec.interval_s, "[data] horizon_s ="));
   }

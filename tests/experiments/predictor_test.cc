@@ -137,6 +137,14 @@ TEST(Predictor, TrainedModelBeatsTheBaselinesWhereTheyCannotFollow) {
             std::string::npos);
   EXPECT_NE(ErrorOf([&] { RunPredictorTrain(config, {"data.traces=[a,,b]"}); }).find("empty item"),
             std::string::npos);
+  EXPECT_NE(ErrorOf([&] {
+              RunPredictorTrain(config, {"data.horizon_s=[1,x]"});
+            }).find("horizon_s item = 'x': not a number"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf([&] {
+              RunPredictorTrain(config, {"data.features=[bandwidth,colour]"});
+            }).find("'colour' is not one of bandwidth, latency"),
+            std::string::npos);
 }
 
 // Training stopped after two epochs and resumed to four repeats four epochs in one go.
