@@ -517,8 +517,9 @@ std::vector<core::ParamSpec> DataSpecs() {
                         "how far ahead the model predicts (s): one value or a list, e.g. "
                         "[60,900,3600]"),
       core::StringParam("features", "[bandwidth]",
-                        "the model's inputs per step: bandwidth, latency, loss, jitter, hour, day "
-                        "(traces carry the bandwidth only)"),
+                        "the model's inputs per step: bandwidth, latency, loss, jitter, hour, day, "
+                        "traffic, throughput, packets, rtt, delay_p95, backlog (traces carry the "
+                        "bandwidth only)"),
       core::StringParam("targets", "[bandwidth]", "what it predicts, among the features"),
       core::DoubleParam("val_fraction", 0.2, "the last part of every series kept for validation",
                         0.01, 0.9),

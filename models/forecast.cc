@@ -50,11 +50,26 @@ Series FromTrace(const std::string& path, const std::string& format, double inte
   return s;
 }
 
-// The data-set column of each feature (SeriesFeatures order).
-const std::vector<std::pair<std::string, std::string>>& FeatureColumns() {
-  static const std::vector<std::pair<std::string, std::string>> columns = {
-      {"bandwidth", "capacity_mbps"}, {"latency", "delay_p50_ms"}, {"loss", "loss_rate"},
-      {"jitter", "jitter_ms"},        {"hour", "hour_of_day"},     {"day", "day_of_week"}};
+// The data-set column of each feature (SeriesFeatures order), and its scale: a counter per
+// interval becomes a rate when divided by the interval (`per_second`, times `scale`).
+struct FeatureColumn {
+  std::string feature, column;
+  bool per_second = false;
+  double scale = 1.0;
+};
+const std::vector<FeatureColumn>& FeatureColumns() {
+  static const std::vector<FeatureColumn> columns = {{"bandwidth", "capacity_mbps"},
+                                                     {"latency", "delay_p50_ms"},
+                                                     {"loss", "loss_rate"},
+                                                     {"jitter", "jitter_ms"},
+                                                     {"hour", "hour_of_day"},
+                                                     {"day", "day_of_week"},
+                                                     {"traffic", "bytes_offered", true, 8e-6},
+                                                     {"throughput", "bytes_delivered", true, 8e-6},
+                                                     {"packets", "packets_offered", true},
+                                                     {"rtt", "rtt_p50_ms"},
+                                                     {"delay_p95", "delay_p95_ms"},
+                                                     {"backlog", "backlog_bytes", false, 1e-3}};
   return columns;
 }
 
@@ -94,9 +109,11 @@ std::vector<Series> FromDataset(const std::string& path, double interval_s) {
     Series s;
     s.name = fs::path(path).filename().string() + ":" + link;
     s.interval_s = interval_s;
-    for (const auto& [feature, column] : FeatureColumns()) {
+    for (const FeatureColumn& c : FeatureColumns()) {
+      const std::string& feature = c.feature;
       if (imported && feature != "bandwidth") continue;
-      const std::vector<double>& x = data.Column(column);
+      std::vector<double> x = data.Column(c.column);
+      for (size_t i = 0; i < x.size(); ++i) x[i] *= c.scale / (c.per_second ? step[i] : 1.0);
       const bool clock = feature == "hour" || feature == "day";
       std::vector<double> values;
       double held = 0.0;  // the previous interval's value, for intervals without one
@@ -336,7 +353,7 @@ std::unique_ptr<Forecaster> MakeEnsemble(const std::string& how, const std::stri
 const std::vector<std::string>& SeriesFeatures() {
   static const std::vector<std::string> names = [] {
     std::vector<std::string> n;
-    for (const auto& [feature, column] : FeatureColumns()) n.push_back(feature);
+    for (const FeatureColumn& c : FeatureColumns()) n.push_back(c.feature);
     return n;
   }();
   return names;
@@ -354,7 +371,7 @@ const std::vector<double>& Series::Feature(const std::string& feature) const {
       (std::find(all.begin(), all.end(), feature) == all.end()
            ? "; features: " + core::Join(all, ", ")
            : std::string("; traces carry the bandwidth only, data sets recorded by `linklab "
-                         "dataset generate` all six")));
+                         "dataset generate` all of them")));
 }
 
 void RecentAccuracy::Add(bool hit) {

@@ -10,7 +10,7 @@
 // groups of samples when the requested interval is a multiple of the file's (hour and day:
 // the group's last sample; an interval without packets has no latency or jitter: it holds the
 // previous interval's, 0 before the first). A data set of imported traces (`linklab dataset
-// import`) carries the bandwidth only; a recording (`linklab dataset generate`) all six.
+// import`) carries the bandwidth only; a recording (`linklab dataset generate`) all of them.
 //
 // Forecast at horizon h steps: after observing samples 0..t, predict sample t + h of a target
 // feature. Every forecaster of one evaluation predicts the same samples (t from the longest
@@ -44,7 +44,10 @@ constexpr int kConfidenceBins = 10;
 
 // The features a series may carry, in order: bandwidth (Mbit/s: a data set's capacity_mbps),
 // latency (ms: delay_p50_ms), loss (ratio: loss_rate), jitter (ms: jitter_ms), hour (of the
-// day, [0, 24): hour_of_day), day (of the week, 0 = Monday: day_of_week).
+// day, [0, 24): hour_of_day), day (of the week, 0 = Monday: day_of_week), traffic (Mbit/s
+// offered to the link: bytes_offered), throughput (Mbit/s delivered: bytes_delivered),
+// packets (offered per second: packets_offered), rtt (ms: rtt_p50_ms), delay_p95 (ms:
+// delay_p95_ms), backlog (KB queued at the interval's end: backlog_bytes).
 const std::vector<std::string>& SeriesFeatures();
 
 struct Series {

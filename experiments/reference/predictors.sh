@@ -17,6 +17,8 @@
 #   hybrid_v3              the two pba_v3 modes together on both held-out recordings: the mode
 #                          detector and the hybrid (predictor eval --ensemble both)
 #   multi_horizon          1, 15 and 60 min ahead from one model (multi_horizon.ini)
+#   traffic_v1             source 001's traffic predictor: the internet link's offered traffic
+#                          1 min ahead from 10 features (traffic_v1.ini)
 #
 # The recordings (results/datasets/, not kept in git) are made first when missing. About 40
 # minutes on two cores.
@@ -80,6 +82,8 @@ for h in 60 900 3600; do
   evaluate "multi_horizon_$((h / 60))min" "$(newest multi_horizon)" "$h" 60 h5 \
     "$data/internet-heldout.h5"
 done
+"$linklab" predictor train experiments/predictors/traffic_v1.ini
+evaluate traffic_v1 "$(newest traffic_v1)" 60 60 h5 "$data/internet-heldout.h5"
 "$linklab" predictor train experiments/predictors/pba_v3_internet.ini
 internet_v3=$(newest pba_v3_internet)
 evaluate internet_v3 "$internet_v3" 60 60 h5 "$data/internet-heldout.h5"

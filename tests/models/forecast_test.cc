@@ -246,6 +246,18 @@ TEST(Series, RecordedDataSetsCarryLatencyLossJitterAndTheClock) {
       EXPECT_GE(s.Feature("hour")[i], 0.0);
       EXPECT_LT(s.Feature("hour")[i], 24.0);
     }
+    // The link's traffic as rates: offered at least what was delivered, both some Mbit/s.
+    double offered = 0, delivered = 0;
+    for (size_t i = 0; i < 10; ++i) {
+      offered += s.Feature("traffic")[i];
+      delivered += s.Feature("throughput")[i];
+      EXPECT_GE(s.Feature("packets")[i], 0.0);
+    }
+    EXPECT_GT(delivered, 0.0) << s.name;
+    EXPECT_GE(offered, delivered * 0.99) << s.name;
+    if (s.name.find(":down") != std::string::npos) {
+      EXPECT_LT(delivered / 10, 1.1 * s.mbps[0] + 50) << s.name;  // Mbit/s, not bytes
+    }
     // Hour: the group's last sample, two minutes on per step (within the hour or its wrap).
     const double step_h = std::fmod(s.Feature("hour")[1] - s.Feature("hour")[0] + 24.0, 24.0);
     EXPECT_NEAR(step_h, 2.0 / 60.0, 1e-9) << s.name;
