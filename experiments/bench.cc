@@ -701,6 +701,7 @@ core::Json BenchModels(const BenchOptions& options) {
     c.input_size = 6;  // source 002's features: bandwidth, latency, loss, jitter, hour, day
     // multi_horizon: the four targets at each of its three horizons
     c.output_size = entry->name == "traffic_v1" ? 1 : entry->name == "multi_horizon" ? 12 : 4;
+    c.horizons = entry->name == "multi_horizon" ? 3 : 1;
     c.seed = 1;
     auto model = entry->make(params, c);
     const int64_t batch = 64;

@@ -114,6 +114,26 @@ struct Spec {
       throw std::invalid_argument(what + ": not a predictor's scaler.json of this version (" +
                                   std::string(e.what()) + ")");
     }
+    auto bad = [&](const std::string& why) {
+      return std::invalid_argument(what + ": " + why + " (not written by this version?)");
+    };
+    if (s.features.empty() || s.mean.size() != s.features.size() ||
+        s.std.size() != s.features.size()) {
+      throw bad("features, mean and std of different lengths");
+    }
+    for (const std::string& t : s.targets) {
+      if (s.FeatureIndex(t) == s.features.size()) throw bad("target " + t + " is not a feature");
+    }
+    if (s.targets.empty() || s.horizons_s.empty() || s.window < 1 || !(s.interval_s > 0)) {
+      throw bad("no targets, no horizons, or a window or interval below 1");
+    }
+    for (const auto& [key, table] : s.calibration.items()) {
+      if (!table.is_array() || table.size() != static_cast<size_t>(models::kConfidenceBins) ||
+          !std::all_of(table.begin(), table.end(), [](const auto& v) { return v.is_number(); })) {
+        throw bad("calibration " + key + " does not have " +
+                  std::to_string(models::kConfidenceBins) + " bins");
+      }
+    }
     for (double h : s.horizons_s) s.horizons.push_back(std::llround(h / s.interval_s));
     return s;
   }
@@ -226,6 +246,7 @@ struct TrainedRun {
     c.input_size = static_cast<int64_t>(spec.features.size());
     c.window = spec.window;
     c.output_size = spec.Outputs();
+    c.horizons = static_cast<int64_t>(spec.horizons.size());
     model = choice.entry->make(choice.params, c);
     try {
       model->Load(dir + "/model");
@@ -662,8 +683,10 @@ TrainSetup Setup(RawSections raw, const std::string& source) {
   for (size_t f = 0; f < nf; ++f) {
     const double m = sum[f] / static_cast<double>(count);
     spec.mean.push_back(m);
-    spec.std.push_back(
-        std::max(1e-6, std::sqrt(std::max(0.0, sq[f] / static_cast<double>(count) - m * m))));
+    // A feature constant over the training parts (no loss, say) is only centred: a later
+    // change must not become a huge standardised value.
+    const double dev = std::sqrt(std::max(0.0, sq[f] / static_cast<double>(count) - m * m));
+    spec.std.push_back(dev > 1e-9 * std::max(1.0, std::fabs(m)) ? dev : 1.0);
   }
   for (size_t k = 0; k < s.series.size(); ++k) {
     const std::vector<std::vector<double>> z = Standardise(spec, s.series[k]);
@@ -683,6 +706,11 @@ TrainSetup Setup(RawSections raw, const std::string& source) {
     }
   }
 
+  if (s.tr.rows < 2 || s.va.rows < 1) {
+    throw std::invalid_argument("[data] traces: " + std::to_string(s.tr.rows) + " training and " +
+                                std::to_string(s.va.rows) + " validation windows of " +
+                                std::to_string(spec.window) + " steps: too few to train on");
+  }
   std::ostringstream ini;
   ini << "# Effective linklab predictor config (from " << source << ")\n\n";
   WriteIniSection(ini, "experiment", {&s.experiment});
@@ -705,8 +733,11 @@ struct TrainState {
   std::vector<std::vector<double>> rows;  // epoch, train_loss, val_loss, seconds
 };
 
+// Written as checkpoint.new (state.json last), then swapped in for checkpoint by renames: a
+// stop at any point leaves one complete checkpoint.
 void SaveCheckpoint(const std::string& dir, models::Model& model, const TrainState& st) {
-  const std::string fresh = dir + "/checkpoint.new", kept = dir + "/checkpoint";
+  const std::string fresh = dir + "/checkpoint.new", kept = dir + "/checkpoint",
+                    old = dir + "/checkpoint.old";
   fs::remove_all(fresh);
   model.Save(fresh);
   core::Json j = core::Json::object();
@@ -715,15 +746,23 @@ void SaveCheckpoint(const std::string& dir, models::Model& model, const TrainSta
   j["best_val_loss_scaled"] = st.best;
   j["rows"] = st.rows;
   core::WriteFileAtomic(fresh + "/state.json", j.dump() + "\n");
-  fs::remove_all(kept);
+  fs::remove_all(old);
+  if (fs::exists(kept)) fs::rename(kept, old);
   fs::rename(fresh, kept);
+  fs::remove_all(old);
 }
 
-// The run folder's last checkpoint (or the one being written when a stop came between the two
-// renames); std::invalid_argument when it has none.
+// The run folder's last complete checkpoint, moved to checkpoint/ when a stop came between
+// SaveCheckpoint's renames; std::invalid_argument when it has none.
 std::string CheckpointDir(const std::string& dir) {
-  for (const std::string& c : {dir + "/checkpoint", dir + "/checkpoint.new"}) {
-    if (fs::exists(c + "/state.json")) return c;
+  const std::string kept = dir + "/checkpoint";
+  if (fs::exists(kept + "/state.json")) return kept;
+  for (const std::string& c : {dir + "/checkpoint.new", dir + "/checkpoint.old"}) {
+    if (fs::exists(c + "/state.json")) {
+      fs::remove_all(kept);
+      fs::rename(c, kept);
+      return kept;
+    }
   }
   throw std::invalid_argument(dir + ": no checkpoint/state.json to resume from");
 }
@@ -785,6 +824,7 @@ std::string Train(TrainSetup& s, const std::string& dir, TrainState state) {
   context.input_size = static_cast<int64_t>(spec.features.size());
   context.window = spec.window;
   context.output_size = spec.Outputs();
+  context.horizons = static_cast<int64_t>(spec.horizons.size());
   context.seed = seed;
   context.loss = s.train.String("loss");
   std::unique_ptr<models::Model> model = s.choice.entry->make(s.choice.params, context);
@@ -851,6 +891,11 @@ std::string Train(TrainSetup& s, const std::string& dir, TrainState state) {
                 << core::FormatDouble(std::round(per_epoch * static_cast<double>(epochs - epoch)))
                 << " s\n";
     }
+  }
+  if (state.best_epoch == 0) {
+    throw std::runtime_error(dir +
+                             ": no epoch had a finite validation loss (the training "
+                             "diverged: try a lower [model] learning_rate)");
   }
   model->Load(dir + "/model");  // the best epoch's weights
 
@@ -935,6 +980,12 @@ std::string RunPredictorTrain(const std::string& config_path,
 std::string ResumePredictorTrain(const std::string& run_dir, const std::vector<std::string>& sets) {
   if (!fs::exists(run_dir + "/config.ini")) {
     throw std::invalid_argument(run_dir + ": not a predictor run folder (no config.ini)");
+  }
+  for (const std::string& set : sets) {
+    if (core::StartsWith(core::Trim(set), "train.loss")) {
+      throw std::invalid_argument(
+          "--set " + set + ": a resumed run keeps its loss (its best epoch was chosen by it)");
+    }
   }
   const std::string checkpoint = CheckpointDir(run_dir);
   RawSections raw = ReadSections(run_dir + "/config.ini", kTrainSections, "predictor config");

@@ -112,6 +112,10 @@ BoostedTrees BoostedTrees::Fit(const Table& train, const Table& val, int64_t col
       if (progress && round % 50 == 0) progress(k, round, loss);
       if (round - best_round >= o.patience) break;
     }
+    if (best_round == 0) {
+      throw std::runtime_error("boosted trees: output " + std::to_string(k) +
+                               ": no round had a finite validation loss");
+    }
     BoosterHandle kept = nullptr;
     Check(XGBoosterSlice(b, 0, best_round, 1, &kept), "boosted trees: keep the best rounds");
     XGBoosterFree(b);

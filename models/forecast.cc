@@ -98,6 +98,10 @@ std::vector<Series> FromDataset(const std::string& path, double interval_s) {
     const std::vector<double>& step = data.Column("interval_s");
     if (step.empty()) continue;
     const double file_dt = step[0];
+    if (!(file_dt > 0) || !std::isfinite(file_dt)) {
+      throw std::invalid_argument(path + ": link " + link + " has an interval_s of " +
+                                  core::FormatDouble(file_dt) + ": not a positive time");
+    }
     const double ratio = interval_s / file_dt;
     const auto k = static_cast<size_t>(std::llround(ratio));
     if (k < 1 || std::fabs(ratio - static_cast<double>(k)) > 1e-6) {
@@ -389,31 +393,48 @@ double RecentAccuracy::Share() const { return (count_ + 1.0) / (n_ + 2.0); }
 
 std::vector<double> FitCalibration(const std::vector<int64_t>& predictions,
                                    const std::vector<double>& observed) {
-  // Pools of adjacent bins, merged while a pool's share is above the next one's.
+  // Pooled adjacent violators over the bins that hold predictions: pools merged while one's
+  // share is above the next one's.
   struct Pool {
     double weight, share;
-    size_t bins;
+    std::vector<size_t> bins;
   };
   std::vector<Pool> pools;
   for (size_t i = 0; i < predictions.size(); ++i) {
-    if (predictions[i] <= 0) {
-      pools.push_back({0.0, (static_cast<double>(i) + 0.5) / predictions.size(), 1});
-      continue;
-    }
-    pools.push_back({static_cast<double>(predictions[i]), observed[i], 1});
-    while (pools.size() > 1) {
+    if (predictions[i] <= 0) continue;
+    pools.push_back({static_cast<double>(predictions[i]), observed[i], {i}});
+    while (pools.size() > 1 && pools[pools.size() - 2].share > pools.back().share) {
       Pool& a = pools[pools.size() - 2];
       const Pool& b = pools.back();
-      if (a.share <= b.share || b.weight == 0.0) break;
       const double w = a.weight + b.weight;
-      a.share = w > 0 ? (a.share * a.weight + b.share * b.weight) / w : a.share;
+      a.share = (a.share * a.weight + b.share * b.weight) / w;
       a.weight = w;
-      a.bins += b.bins;
+      a.bins.insert(a.bins.end(), b.bins.begin(), b.bins.end());
       pools.pop_back();
     }
   }
-  std::vector<double> out;
-  for (const Pool& p : pools) out.insert(out.end(), p.bins, p.share);
+  // An empty bin: its midpoint, held between its neighbours' values (the map stays monotone).
+  const size_t n = predictions.size();
+  std::vector<double> out(n, NAN);
+  for (const Pool& p : pools) {
+    for (size_t i : p.bins) out[i] = p.share;
+  }
+  double below = 0.0;
+  for (size_t i = 0; i < n; ++i) {
+    if (std::isfinite(out[i])) {
+      below = out[i];
+      continue;
+    }
+    double above = 1.0;
+    for (size_t j = i + 1; j < n; ++j) {
+      if (std::isfinite(out[j])) {
+        above = out[j];
+        break;
+      }
+    }
+    out[i] = std::clamp((static_cast<double>(i) + 0.5) / static_cast<double>(n), below, above);
+    below = out[i];
+  }
   return out;
 }
 

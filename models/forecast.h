@@ -116,8 +116,9 @@ std::unique_ptr<Forecaster> MakeEnsemble(const std::string& how, const std::stri
                                          std::vector<std::unique_ptr<Forecaster>> parts);
 
 // A monotone map from raw recent accuracy to the observed share within +-20 %, one value per
-// confidence bin (pooled adjacent violators over the bins' counts; an empty bin keeps its
-// midpoint). `observed[i]` of `predictions[i]` in bin i.
+// confidence bin (pooled adjacent violators over the bins that hold predictions, weighted by
+// their counts; an empty bin takes its midpoint held between its neighbours' values).
+// `observed[i]` of `predictions[i]` in bin i.
 std::vector<double> FitCalibration(const std::vector<int64_t>& predictions,
                                    const std::vector<double>& observed);
 

@@ -22,6 +22,7 @@ struct ModelContext {
   int64_t input_size = 0;   // features per time step
   int64_t window = 1;       // time steps per input
   int64_t output_size = 0;  // predicted values
+  int64_t horizons = 1;     // horizons the outputs cover (a multi-horizon model: a branch each)
   uint64_t seed = 0;
   std::string loss = "mse";  // what Fit minimises: mse (squared error) or mae (absolute error)
 };

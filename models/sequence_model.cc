@@ -121,6 +121,11 @@ class SequenceModel : public Model {
     }
     agents::ConfigureTorchThreads(spec.torch_threads);
     torch::manual_seed(c.seed);
+    if (spec.branches && static_cast<int64_t>(spec.cells.size()) != c.horizons) {
+      throw std::invalid_argument("model " + name_ + ": " + std::to_string(spec.cells.size()) +
+                                  " branches, one per horizon, for " + std::to_string(c.horizons) +
+                                  " horizons (give [data] horizon_s as many)");
+    }
     try {
       net_ = SequenceNet(spec, c.input_size, c.output_size);
     } catch (const std::invalid_argument& e) {

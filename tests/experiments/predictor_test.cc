@@ -233,7 +233,7 @@ TEST(Predictor, LearnsSeveralTargetsAtSeveralHorizonsFromARecording) {
   // Three branches need three horizons.
   EXPECT_NE(ErrorOf([&] {
               RunPredictorTrain(config, {"data.horizon_s=[60,120]"});
-            }).find("each branch answers an equal share"),
+            }).find("3 branches, one per horizon, for 2 horizons"),
             std::string::npos);
   // A model file of another kind: the run folder's model is not what its config says.
   const std::string other = dir + "/other";

@@ -69,6 +69,11 @@ TEST(Confidence, RecentAccuracyAndAMonotoneCalibration) {
   for (double v : c) EXPECT_DOUBLE_EQ(v, 0.5);
   const std::vector<double> rising = FitCalibration({5, 5, 5}, {0.1, 0.4, 0.9});
   EXPECT_EQ(rising, (std::vector<double>{0.1, 0.4, 0.9}));
+  // An empty bin between two pools stays between them.
+  const std::vector<double> gap = FitCalibration({5, 0, 5}, {0.9, NAN, 0.95});
+  EXPECT_EQ(gap, (std::vector<double>{0.9, 0.9, 0.95}));
+  const std::vector<double> drop = FitCalibration({5, 0, 5}, {0.9, NAN, 0.5});
+  EXPECT_EQ(drop, (std::vector<double>{0.7, 0.7, 0.7}));
 }
 
 // A forecaster told the answer: every prediction within +-20 %, its confidence climbs to the

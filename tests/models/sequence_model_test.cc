@@ -63,6 +63,7 @@ TEST_P(EveryModel, PredictsShapesLearnsAndRoundTrips) {
   // multi_horizon answers one output per branch: the same next value from each of its three.
   const int64_t copies = name == "multi_horizon" ? 3 : 1;
   c.output_size = copies;
+  c.horizons = copies;
   c.seed = 3;
   auto model = Make(name, c);
   std::vector<float> x, y;
@@ -156,10 +157,15 @@ TEST(SequenceModels, ArchitecturesAndBadInput) {
   // multi_horizon: three branches, each its share of the outputs (two targets at each of
   // three horizons here); four outputs do not split.
   c.output_size = 6;
+  c.horizons = 3;
   auto multi = Make("multi_horizon", c, {{"window", {"10", "test"}}});
   EXPECT_EQ(multi->Predict(std::vector<float>(10 * 6, 0.1f), 1).size(), 6u);
   c.output_size = 4;
   EXPECT_NE(ErrorOf([&] { Make("multi_horizon", c); }).find("model multi_horizon: 4 outputs for 3"),
+            std::string::npos);
+  c.output_size = 6;
+  c.horizons = 2;
+  EXPECT_NE(ErrorOf([&] { Make("multi_horizon", c); }).find("3 branches, one per horizon, for 2"),
             std::string::npos);
 }
 
