@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "agents/runtime_info.h"
+#include "agents/torch_mlp.h"
 
 namespace linklab::agents {
 
@@ -235,6 +236,25 @@ void LoadOptimizer(torch::optim::Optimizer& optimizer, const std::string& path) 
     throw std::runtime_error("cannot read optimizer state " + path +
                              " (truncated or not a libtorch archive): " + TorchReason(e));
   }
+}
+
+std::vector<float> TorchMlpForward(const models::MlpSpec& spec, const float* params,
+                                   const float* in, int64_t rows) {
+  torch::NoGradGuard no_grad;
+  auto view = [](const float* p, std::vector<int64_t> shape) {
+    return torch::from_blob(const_cast<float*>(p), shape, torch::kFloat32);
+  };
+  torch::Tensor x = view(in, {rows, spec.input_size()});
+  const float* p = params;
+  const size_t layers = spec.sizes.size() - 1;
+  for (size_t l = 0; l < layers; ++l) {
+    const int64_t n_in = spec.sizes[l], n_out = spec.sizes[l + 1];
+    x = torch::nn::functional::linear(x, view(p, {n_out, n_in}), view(p + n_in * n_out, {n_out}));
+    p += n_in * n_out + n_out;
+    if (l + 1 < layers) x = spec.activation == Activation::kTanh ? torch::tanh(x) : torch::relu(x);
+  }
+  x = x.contiguous();
+  return std::vector<float>(x.data_ptr<float>(), x.data_ptr<float>() + x.numel());
 }
 
 }  // namespace linklab::agents

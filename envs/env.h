@@ -49,6 +49,18 @@ struct StepResult {
   bool done() const { return terminated || truncated; }
 };
 
+// What an env says about its observations and actions beyond the spaces, for the policy
+// artefact and ONNX export (models/policy.h): one name per observation element, the
+// observation spec's canonical text and hash (sim/observation.h), and for a Discrete action
+// space its table (columns, values row-major) and one name per action. Empty where the env
+// has none.
+struct EnvDescription {
+  std::vector<std::string> features;
+  std::string observation_spec, observation_spec_hash;
+  std::vector<std::string> action_columns, action_names;
+  std::vector<float> action_values;
+};
+
 class Env {
  public:
   virtual ~Env() = default;
@@ -62,6 +74,7 @@ class Env {
   // default, which throws std::runtime_error saying so.
   virtual void SaveState(core::ByteWriter& out) const;
   virtual void LoadState(core::ByteReader& in);
+  virtual EnvDescription Describe() const { return {}; }
 };
 
 // Base of concrete envs: owns the generator and enforces the contract (reset before step, no
@@ -101,6 +114,7 @@ class Wrapper : public Env {
   const Space& action_space() const override { return env_->action_space(); }
   void SaveState(core::ByteWriter& out) const override { env_->SaveState(out); }
   void LoadState(core::ByteReader& in) override { env_->LoadState(in); }
+  EnvDescription Describe() const override { return env_->Describe(); }
   Env& inner() { return *env_; }
 
  protected:

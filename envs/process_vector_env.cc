@@ -7,7 +7,9 @@
 //                     'P'                              snapshot
 //                     'L' string(state)                restore
 //                     'Q'                              quit
-//   worker -> parent: 'H' string(obs space) string(act space)   first reply after the fork
+//   worker -> parent: 'H' string(obs space) string(act space) description   first reply after
+//                     the fork; description: string[] features, string spec, string hash,
+//                     string[] action columns, string[] action names, float32[] action values
 //                     'O' vector<float>(obs) f64(reward) u8(terminated) u8(truncated)
 //                         u64(n) n x {string(key) f64(value)}   reset or step result
 //                     'D' string(state)                snapshot (empty after a restore)
@@ -84,6 +86,18 @@ core::ByteWriter ErrorMessage(uint8_t kind, const std::string& text) {
   return w;
 }
 
+void PutStrings(core::ByteWriter& w, const std::vector<std::string>& v) {
+  w.Put<uint64_t>(v.size());
+  for (const std::string& s : v) w.PutString(s);
+}
+
+std::vector<std::string> GetStrings(core::ByteReader& r) {
+  const auto n = r.Get<uint64_t>();
+  std::vector<std::string> out;
+  for (uint64_t i = 0; i < n && out.size() < (1u << 20); ++i) out.push_back(r.GetString());
+  return out;
+}
+
 [[noreturn]] void WorkerLoop(int fd, const EnvFactory& factory) {
   std::unique_ptr<Env> env;
   try {
@@ -92,6 +106,13 @@ core::ByteWriter ErrorMessage(uint8_t kind, const std::string& text) {
     hello.Put('H');
     hello.PutString(env->observation_space().Encode());
     hello.PutString(env->action_space().Encode());
+    const EnvDescription d = env->Describe();
+    PutStrings(hello, d.features);
+    hello.PutString(d.observation_spec);
+    hello.PutString(d.observation_spec_hash);
+    PutStrings(hello, d.action_columns);
+    PutStrings(hello, d.action_names);
+    hello.PutVector(d.action_values);
     SendMessage(fd, hello);
   } catch (const std::exception& e) {
     SendMessage(fd, ErrorMessage(2, e.what()));
@@ -203,11 +224,18 @@ ProcessVectorEnv::ProcessVectorEnv(const EnvFactory& factory, int num_envs) {
   // Every worker builds its env and replies with its spaces (no env is built in this process).
   std::exception_ptr error;
   std::string obs_space, act_space;
+  EnvDescription description;
   for (int i = 0; i < num_envs; ++i) {
     try {
       core::ByteReader in = Receive(i, 'H');
       obs_space = in.GetString();
       act_space = in.GetString();
+      description.features = GetStrings(in);
+      description.observation_spec = in.GetString();
+      description.observation_spec_hash = in.GetString();
+      description.action_columns = GetStrings(in);
+      description.action_names = GetStrings(in);
+      description.action_values = in.GetVector<float>();
       in.ExpectEnd();
     } catch (...) {
       if (!error) error = std::current_exception();
@@ -217,7 +245,7 @@ ProcessVectorEnv::ProcessVectorEnv(const EnvFactory& factory, int num_envs) {
     Shutdown();
     std::rethrow_exception(error);
   }
-  Init(num_envs, Space::Decode(obs_space), Space::Decode(act_space));
+  Init(num_envs, Space::Decode(obs_space), Space::Decode(act_space), std::move(description));
 }
 
 ProcessVectorEnv::~ProcessVectorEnv() { Shutdown(); }

@@ -12,13 +12,15 @@ namespace linklab::envs {
 // ---------------------------------------------------------------------------------------------
 // Autoreset and batching
 
-void BatchedVectorEnv::Init(int num_envs, Space obs_space, Space act_space) {
+void BatchedVectorEnv::Init(int num_envs, Space obs_space, Space act_space,
+                            EnvDescription description) {
   if (num_envs < 1) {
     throw std::invalid_argument("num_envs must be >= 1, got " + std::to_string(num_envs));
   }
   num_envs_ = num_envs;
   obs_space_ = std::move(obs_space);
   act_space_ = std::move(act_space);
+  description_ = std::move(description);
   result_.obs.assign(static_cast<size_t>(num_envs) * obs_space_.size(), 0.0f);
   result_.reward.assign(num_envs, 0.0);
   result_.terminated.assign(num_envs, 0);
@@ -124,7 +126,7 @@ SyncVectorEnv::SyncVectorEnv(const EnvFactory& factory, int num_envs) {
     throw std::invalid_argument("num_envs must be >= 1, got " + std::to_string(num_envs));
   }
   for (int i = 0; i < num_envs; ++i) envs_.push_back(factory());
-  Init(num_envs, envs_[0]->observation_space(), envs_[0]->action_space());
+  Init(num_envs, envs_[0]->observation_space(), envs_[0]->action_space(), envs_[0]->Describe());
 }
 
 void SyncVectorEnv::Begin(int i, const Command& c, VectorStep& out) {

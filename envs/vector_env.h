@@ -44,6 +44,8 @@ class VectorEnv {
   // resumes a run exactly. Throws std::runtime_error for envs that cannot be snapshotted.
   virtual std::string SaveState() const = 0;
   virtual void LoadState(const std::string& data) = 0;
+  // The sub-envs' description (Env::Describe of the first; they share one config).
+  virtual const EnvDescription& description() const = 0;
 };
 
 using EnvFactory = std::function<std::unique_ptr<Env>()>;
@@ -54,6 +56,7 @@ class BatchedVectorEnv : public VectorEnv {
   int num_envs() const override { return num_envs_; }
   const Space& single_observation_space() const override { return obs_space_; }
   const Space& single_action_space() const override { return act_space_; }
+  const EnvDescription& description() const override { return description_; }
   const VectorStep& Reset(std::optional<uint64_t> seed = std::nullopt) override;
   const VectorStep& Step(const Array& actions) override;
   std::string SaveState() const override;
@@ -65,7 +68,7 @@ class BatchedVectorEnv : public VectorEnv {
     std::optional<uint64_t> seed;
     const float* action = nullptr;  // action_size floats when stepping
   };
-  void Init(int num_envs, Space obs_space, Space act_space);
+  void Init(int num_envs, Space obs_space, Space act_space, EnvDescription description);
   // Starts command `c` on sub-env i; may complete it at once, writing slot i of `out`.
   virtual void Begin(int i, const Command& c, VectorStep& out) = 0;
   // Completes sub-env i's command, writing slot i of `out`.
@@ -82,6 +85,7 @@ class BatchedVectorEnv : public VectorEnv {
 
   int num_envs_ = 0;
   Space obs_space_, act_space_;
+  EnvDescription description_;
   VectorStep result_;
   std::vector<uint8_t> autoreset_;
   bool started_ = false;
@@ -161,6 +165,7 @@ class VectorWrapper : public VectorEnv {
   const VectorStep& Step(const Array& actions) override { return env_->Step(actions); }
   std::string SaveState() const override { return env_->SaveState(); }
   void LoadState(const std::string& data) override { env_->LoadState(data); }
+  const EnvDescription& description() const override { return env_->description(); }
   VectorEnv& inner() { return *env_; }
 
  protected:

@@ -757,7 +757,9 @@ core::Json BenchModels(const BenchOptions& options) {
   return report;
 }
 
-std::vector<std::string> BenchAreas() { return {"envs", "agents", "sim", "htb", "models"}; }
+std::vector<std::string> BenchAreas() {
+  return {"envs", "agents", "sim", "htb", "models", "runtime"};
+}
 
 core::Json RunBench(const std::string& area, const BenchOptions& options) {
   if (area == "envs") return BenchEnvs(options);
@@ -765,6 +767,7 @@ core::Json RunBench(const std::string& area, const BenchOptions& options) {
   if (area == "sim") return BenchSim(options);
   if (area == "htb") return BenchHtb(options);
   if (area == "models") return BenchModels(options);
+  if (area == "runtime") return BenchRuntime(options);
   throw std::invalid_argument("unknown bench area '" + area +
                               "'; areas: " + core::Join(BenchAreas(), ", "));
 }

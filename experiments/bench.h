@@ -35,6 +35,10 @@ core::Json BenchHtb(const BenchOptions& options);
 // second (Adam on batches of 64) and single-window inference latency, one thread.
 core::Json BenchModels(const BenchOptions& options);
 
+// Single-sample latency of the ONNX inference runtime beside libtorch and ONNX Runtime (when
+// installed) on the source documents' predictor shapes, a policy MLP and a trivial model.
+core::Json BenchRuntime(const BenchOptions& options);
+
 // The README's benchmark tables (markdown between marker comments), made from the reports
 // sim.json, envs.json, agents.json and htb.json in `dir`.
 std::string BenchTables(const std::string& dir);

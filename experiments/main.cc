@@ -20,6 +20,7 @@
 #include "experiments/bench.h"
 #include "experiments/config.h"
 #include "experiments/eval.h"
+#include "experiments/export.h"
 #include "experiments/list.h"
 #include "experiments/predictor.h"
 #include "experiments/run.h"
@@ -47,7 +48,7 @@ commands:
   list [KINDS]
                     every registered name with its parameters and defaults
   bench AREA [--json FILE] [--seconds S] [--only NAME]
-                    measure speed; areas: envs, agents, sim, models; htb checks the sim's HTB
+                    measure speed; areas: envs, agents, sim, models, runtime; htb checks the sim's HTB
                     against the Linux kernel's (needs root and iperf3)
   bench tables [--from DIR] [--readme README.md]
                     the README's benchmark tables from the committed reports
@@ -74,6 +75,12 @@ commands:
                     confidence calibration of trained predictors, their boosted trees,
                     their ensembles (pba_v3's mode detector and hybrid) and the classical
                     baselines
+  export RUN_DIR -o model.onnx
+                    a trained policy or predictor as an ONNX file (opset 17) with its
+                    normaliser or scaler, features, action table, observation spec hash,
+                    config and commit as metadata
+  export --inspect model.onnx [--full]
+                    print an ONNX file's inputs, outputs, ops and metadata
   version           print the version and git commit
   help              this text
 
@@ -195,6 +202,31 @@ int CmdEval(const std::vector<std::string>& args) {
   const experiments::EvalConfig config =
       experiments::LoadEvalConfig(vm["config"].as<std::string>(), o);
   experiments::RunEval(config);
+  return 0;
+}
+
+int CmdExport(const std::vector<std::string>& args) {
+  po::options_description desc("export options");
+  desc.add_options()("run", po::value<std::string>(), "a run folder (policy or predictor)")(
+      "output,o", po::value<std::string>(), "the ONNX file to write")(
+      "inspect", po::value<std::string>(),
+      "print an ONNX file's inputs, outputs, ops and metadata")(
+      "full", "with --inspect: metadata values in full");
+  po::positional_options_description pos;
+  pos.add("run", 1);
+  po::variables_map vm;
+  if (!Parse(args, desc, pos, vm, "export RUN_DIR -o model.onnx | export --inspect model.onnx")) {
+    return 0;
+  }
+  if (vm.count("inspect")) {
+    if (vm.count("run")) throw std::invalid_argument("export: --inspect takes no RUN_DIR");
+    std::cout << experiments::InspectOnnxFile(vm["inspect"].as<std::string>(), vm.count("full"));
+    return 0;
+  }
+  if (!vm.count("run")) throw std::invalid_argument("export: missing RUN_DIR");
+  if (!vm.count("output")) throw std::invalid_argument("export: missing -o model.onnx");
+  std::cout << experiments::ExportRun(vm["run"].as<std::string>(), vm["output"].as<std::string>())
+            << "\n";
   return 0;
 }
 
@@ -512,6 +544,7 @@ int main(int argc, char** argv) {
     if (command == "simulate") return CmdSimulate(args);
     if (command == "dataset") return CmdDataset(args);
     if (command == "predictor") return CmdPredictor(args);
+    if (command == "export") return CmdExport(args);
     if (command == "version" || command == "--version") {
       std::cout << "linklab " << LINKLAB_VERSION << " (" << core::GitCommit() << ")\n";
       return 0;
@@ -520,9 +553,9 @@ int main(int argc, char** argv) {
       std::cout << Usage();
       return 0;
     }
-    std::cerr
-        << "linklab: unknown command '" << command
-        << "'; commands: run, eval, list, bench, simulate, dataset, predictor, version, help\n";
+    std::cerr << "linklab: unknown command '" << command
+              << "'; commands: run, eval, list, bench, simulate, dataset, predictor, export, "
+                 "version, help\n";
     return 2;
   } catch (const po::error& e) {
     std::cerr << "linklab " << command << ": " << e.what() << "\n";

@@ -22,6 +22,7 @@
 #include "models/boosted_trees.h"
 #include "models/forecast.h"
 #include "models/model.h"
+#include "models/onnx_export.h"
 
 namespace linklab::experiments {
 
@@ -1000,6 +1001,38 @@ std::string ResumePredictorTrain(const std::string& run_dir, const std::vector<s
   state.rows = j.at("rows").get<std::vector<std::vector<double>>>();
   core::WriteFileAtomic(run_dir + "/config.ini", s.config_text);
   return Train(s, run_dir, state);
+}
+
+std::string ExportPredictorOnnx(const std::string& run_dir) {
+  TrainedRun run(run_dir);
+  const Spec& spec = run.spec;
+  std::map<std::string, std::string> meta = {
+      {"linklab.features", core::Json(spec.features).dump()},
+      {"linklab.targets", core::Json(spec.targets).dump()},
+      {"linklab.horizons_s", core::Json(spec.horizons_s).dump()},
+      {"linklab.interval_s", core::FormatDouble(spec.interval_s)},
+      {"linklab.target", spec.change ? "change" : "level"},
+      {"linklab.scaler", core::Json({{"mean", spec.mean}, {"std", spec.std}}).dump()},
+      {"linklab.outputs",
+       "output[h * targets + k]: horizon h, target k, scaled: the value is "
+       "(output + the window's last scaled target when target = change) "
+       "* std + mean of the target; inputs are (x - mean) / std per "
+       "feature"},
+      {"linklab.calibration", spec.calibration.dump()},
+      {"linklab.config", core::ReadFile(run_dir + "/config.ini")},
+      {"linklab.export_commit", core::GitCommit()},
+  };
+  if (fs::exists(run_dir + "/summary.json")) {
+    const core::Json summary = core::ReadJsonFile(run_dir + "/summary.json");
+    if (summary.contains("git_commit"))
+      meta["linklab.git_commit"] = summary["git_commit"].get<std::string>();
+    if (summary.contains("seed")) meta["linklab.seed"] = summary["seed"].dump();
+  }
+  try {
+    return models::ExportSequenceOnnx(run.model->Weights(), meta);
+  } catch (const std::exception& e) {
+    throw std::invalid_argument(run_dir + ": " + e.what());
+  }
 }
 
 }  // namespace linklab::experiments

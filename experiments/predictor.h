@@ -78,4 +78,9 @@ bool IsPredictorConfig(const std::string& path);
 // Whether `dir` is a predictor run folder (for `linklab run --resume`).
 bool IsPredictorRun(const std::string& dir);
 
+// The ONNX file (models/onnx_export.h) of a finished predictor run's network, on scaled inputs,
+// with its scaler.json (features, targets, horizons, interval, scaler statistics, calibration),
+// config.ini and training commit as metadata. Throws std::invalid_argument naming the folder.
+std::string ExportPredictorOnnx(const std::string& run_dir);
+
 }  // namespace linklab::experiments

@@ -8,6 +8,7 @@
 #   3. the trained policy and every baseline evaluated in ns-3 on the held-out trace 3
 #      (experiments/quickstart_eval.ini): results/quickstart/<time>/eval_ns3/table.md
 #   4. a plot of that table: results/quickstart/<time>/eval_ns3/eval.png
+#   5. the trained policy exported as ONNX (what linklab-live runs): results/quickstart/<time>/model.onnx
 # Extra arguments go to the training run (e.g. --set train.total_steps=100000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,4 +30,6 @@ fi
 "$linklab" eval experiments/quickstart_eval.ini --out "$run/eval_ns3" \
   --policy none --policy sqm --policy static_htb --policy autorate --policy oracle --policy "$run"
 notebooks/plot_eval.py "$run/eval_ns3" --title "quickstart: held-out trace lte-like-3, ns-3"
-echo "quickstart: the table is $run/eval_ns3/table.md, the plot $run/eval_ns3/eval.png"
+"$linklab" export "$run" -o "$run/model.onnx"
+echo "quickstart: the table is $run/eval_ns3/table.md, the plot $run/eval_ns3/eval.png," \
+  "the policy $run/model.onnx"

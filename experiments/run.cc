@@ -91,6 +91,16 @@ void WritePolicyArtefact(Session& s, const std::string& dir, int64_t step) {
                 {"git_commit", core::GitCommit()},
                 {"created", core::UtcTimestamp()},
                 {"config", s.config.ToIni()}};
+  const envs::EnvDescription& d = s.env->description();
+  if (!d.features.empty()) a.metadata["observation.features"] = core::Json(d.features).dump();
+  if (!d.observation_spec.empty()) {
+    a.metadata["observation.spec"] = d.observation_spec;
+    a.metadata["observation.spec_hash"] = d.observation_spec_hash;
+  }
+  if (!d.action_columns.empty()) {
+    a.action_table = {d.action_columns, d.action_values};
+    a.metadata["action.names"] = core::Json(d.action_names).dump();
+  }
   models::WritePolicy(dir + "/policy.bin", a);
 }
 

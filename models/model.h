@@ -14,6 +14,7 @@
 
 #include "core/metrics.h"
 #include "core/registry.h"
+#include "models/network.h"
 
 namespace linklab::models {
 
@@ -43,6 +44,9 @@ class Model {
   // Restarts the model's own random stream (dropout, ...) from `seed`: a training loop calls
   // it per epoch so that a resumed run repeats the uninterrupted one.
   virtual void Reseed(uint64_t seed) {}
+  // The network's weights for export (models/onnx_export.h); throws std::runtime_error for a
+  // model that has no such form.
+  virtual SequenceNetWeights Weights() const;
 };
 
 using ModelMaker = std::function<std::unique_ptr<Model>(const core::Params&, const ModelContext&)>;

@@ -1,3 +1,5 @@
+#include <stdexcept>
+
 #include "models/model.h"
 
 namespace linklab::models {
@@ -7,6 +9,10 @@ ModelRegistryType& ModelRegistry() {
   // agents: static initialisers would be dropped from static libraries).
   static ModelRegistryType* registry = new ModelRegistryType("model");
   return *registry;
+}
+
+SequenceNetWeights Model::Weights() const {
+  throw std::runtime_error("this model cannot be exported (no network weights)");
 }
 
 std::unique_ptr<Model> MakeModel(const std::string& name, const core::Params& params,

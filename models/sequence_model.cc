@@ -92,7 +92,44 @@ class SequenceNetImpl : public torch::nn::Module {
     return outs.size() == 1 ? outs[0] : torch::cat(outs, 1);
   }
 
+  // The weights in torch's layouts (models/network.h).
+  std::vector<SequencePathWeights> Weights() const {
+    std::vector<SequencePathWeights> out;
+    for (const Path& p : paths_) {
+      SequencePathWeights& w = out.emplace_back();
+      for (size_t i = 0; i < p.lstm.size(); ++i) {
+        RecurrentWeights& r = w.recurrent.emplace_back();
+        r.cell = p.lstm[i] ? "lstm" : "gru";
+        const torch::nn::Module& m =
+            p.lstm[i] ? static_cast<const torch::nn::Module&>(*p.lstm[i]) : *p.gru[i];
+        const auto params = m.named_parameters(false);
+        r.weight_ih = Floats(params["weight_ih_l0"]);
+        r.weight_hh = Floats(params["weight_hh_l0"]);
+        r.bias_ih = Floats(params["bias_ih_l0"]);
+        r.bias_hh = Floats(params["bias_hh_l0"]);
+        r.hidden = params["weight_hh_l0"].size(1);
+        r.input = params["weight_ih_l0"].size(1);
+      }
+      for (const auto& d : p.dense) w.dense.push_back(Dense(d));
+      if (p.bn) {
+        w.batchnorm =
+            BatchNormWeights{Floats(p.bn->weight), Floats(p.bn->bias), Floats(p.bn->running_mean),
+                             Floats(p.bn->running_var), p.bn->options.eps()};
+      }
+      w.out = Dense(p.out);
+    }
+    return out;
+  }
+
  private:
+  static std::vector<float> Floats(const torch::Tensor& t) {
+    const torch::Tensor c = t.detach().to(torch::kFloat32).contiguous();
+    return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+  }
+  static DenseWeights Dense(const torch::nn::Linear& l) {
+    return {l->weight.size(1), l->weight.size(0), Floats(l->weight), Floats(l->bias)};
+  }
+
   struct Path {
     std::vector<torch::nn::LSTM> lstm;
     std::vector<torch::nn::GRU> gru;
@@ -167,6 +204,10 @@ class SequenceModel : public Model {
   }
 
   void Reseed(uint64_t seed) override { torch::manual_seed(seed); }
+
+  SequenceNetWeights Weights() const override {
+    return {name_, context_.window, context_.input_size, context_.output_size, net_->Weights()};
+  }
 
   void Save(const std::string& dir) const override {
     std::filesystem::create_directories(dir);

@@ -16,6 +16,7 @@ packages=(
   libns3-dev ns3 libgsl-dev libxml2-dev libsqlite3-dev  # ns-3 3.37 (its CMake targets link these)
   libeigen3-dev libhdf5-dev libboost-program-options-dev nlohmann-json3-dev
   libxgboost-dev                           # the boosted-trees baseline of the predictors
+  libonnx-dev libprotobuf-dev              # ONNX export and the inference runtime
   libgtest-dev libgmock-dev
   iproute2                                 # tc and ip, for linklab-live
   iperf3 ethtool                           # the kernel HTB check (bench htb, live tests)
@@ -26,6 +27,9 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js and npm run ONNX Runtime (npm's onnxruntime-node) for the parity tests and
+# `linklab bench runtime`; a node that brings its own npm is kept.
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 if ((${#missing[@]})); then
   echo "linklab setup: installing ${missing[*]}"
   if [[ $(id -u) -ne 0 ]]; then
@@ -35,6 +39,15 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# ONNX Runtime from npm, its CPU library inside the package (--ignore-scripts: the install
+# script would download extras). Without it the ONNX Runtime tests skip, saying why.
+if [[ ! -f tools/ort/node_modules/onnxruntime-node/package.json ]]; then
+  echo "linklab setup: installing onnxruntime-node into tools/ort (npm ci --ignore-scripts)"
+  (cd tools/ort && npm ci --ignore-scripts --no-audit --no-fund >/dev/null) ||
+    echo "linklab setup: warning: npm could not install onnxruntime-node; the ONNX Runtime" \
+      "parity tests will skip and bench runtime will report it missing" >&2
 fi
 
 jobs=$(nproc)

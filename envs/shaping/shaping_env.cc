@@ -176,6 +176,19 @@ class ShapingEnv : public EnvBase {
 
   const Space& observation_space() const override { return obs_space_; }
   const Space& action_space() const override { return act_space_; }
+  EnvDescription Describe() const override {
+    EnvDescription d;
+    d.features = encoder_->feature_names();
+    d.observation_spec = encoder_->spec_text();
+    d.observation_spec_hash = encoder_->spec_hash();
+    if (decoder_->discrete()) {
+      d.action_columns = decoder_->TableColumns();
+      d.action_values = decoder_->TableValues();
+      for (int i = 0; i < decoder_->num_actions(); ++i)
+        d.action_names.push_back(decoder_->ActionName(i));
+    }
+    return d;
+  }
 
  protected:
   ResetResult DoReset(core::Rng& rng) override {

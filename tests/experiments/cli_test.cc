@@ -80,7 +80,7 @@ TEST(Cli, MissingFileUnknownCommandAndBadOptions) {
   EXPECT_EQ(o.code, 2);
   EXPECT_EQ(o.text,
             "linklab: unknown command 'frobnicate'; commands: run, eval, list, bench, simulate, "
-            "dataset, predictor, version, help\n");
+            "dataset, predictor, export, version, help\n");
   o = RunCli("bench envs --seconds abc");
   EXPECT_EQ(o.code, 2);
   EXPECT_EQ(Lines(o.text), 1);
