@@ -532,6 +532,10 @@ void OnnxRuntime::Impl::AddNode(const onnx::NodeProto& node) {
         s.bias.assign(b.begin(), b.begin() + gates * h);
         s.bias2.assign(b.begin() + gates * h, b.end());
       }
+      if (s.steps * gates * h > kMaxElements) {
+        Fail(where + ": " + std::to_string(s.steps) + " steps of " + std::to_string(gates * h) +
+             " gates: too large");
+      }
       out_dims = {{s.steps, 1, kBatch, h}, {1, kBatch, h}, {1, kBatch, h}};
       break;
     }
