@@ -160,7 +160,9 @@ core::Json BenchRuntime(const BenchOptions& options) {
       torch_call = [m, &x] { m->Predict(x, 1); };
     } else if (k.name != "trivial") {
       // libtorch's MLP on the normalised input (the normaliser is Eigen-cheap).
-      torch_call = [&] { agents::TorchMlpForward(policy.network, policy.params.data(), x.data(), 1); };
+      torch_call = [&] {
+        agents::TorchMlpForward(policy.network, policy.params.data(), x.data(), 1);
+      };
     }
     double ours = 1e300, torch = 1e300, ort = 1e300, ort_p90 = 0.0;
     const double per_round = options.seconds / 3.0;

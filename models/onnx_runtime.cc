@@ -206,6 +206,34 @@ class Attributes {
 
 }  // namespace
 
+namespace {
+
+// The n values of initializer `t`, from its raw bytes or its typed field `typed`; throws
+// std::runtime_error (`where`: the file and initializer) when their count is not n.
+template <class T, class Repeated>
+std::vector<T> Values(const onnx::TensorProto& t, const Repeated& typed, int64_t n,
+                      const std::string& where) {
+  std::vector<T> out;
+  if (!t.raw_data().empty()) {
+    if (t.raw_data().size() != static_cast<size_t>(n) * sizeof(T)) {
+      throw std::runtime_error(where + ": " + std::to_string(t.raw_data().size()) +
+                               " data bytes for " + std::to_string(n) + " values of " +
+                               std::to_string(sizeof(T)) + " bytes");
+    }
+    out.resize(n);
+    std::memcpy(out.data(), t.raw_data().data(), t.raw_data().size());
+  } else {
+    if (typed.size() != n) {
+      throw std::runtime_error(where + ": " + std::to_string(typed.size()) + " values for " +
+                               std::to_string(n));
+    }
+    out.assign(typed.begin(), typed.end());
+  }
+  return out;
+}
+
+}  // namespace
+
 void OnnxRuntime::Impl::AddInitializer(const onnx::TensorProto& t) {
   const std::string where = "initializer '" + core::Printable(t.name()) + "'";
   if (t.name().empty() || index.count(t.name())) Fail(where + ": empty or repeated name");
@@ -222,33 +250,10 @@ void OnnxRuntime::Impl::AddInitializer(const onnx::TensorProto& t) {
     v.dims.push_back(d);
   }
   if (t.data_type() == onnx::TensorProto::FLOAT) {
-    if (!t.raw_data().empty()) {
-      if (t.raw_data().size() != static_cast<size_t>(n) * sizeof(float)) {
-        Fail(where + ": " + std::to_string(t.raw_data().size()) + " data bytes for " +
-             std::to_string(n) + " floats");
-      }
-      v.data.resize(n);
-      std::memcpy(v.data.data(), t.raw_data().data(), t.raw_data().size());
-    } else {
-      if (t.float_data_size() != n) {
-        Fail(where + ": " + std::to_string(t.float_data_size()) + " floats for " +
-             std::to_string(n));
-      }
-      v.data.assign(t.float_data().begin(), t.float_data().end());
-    }
+    v.data = Values<float>(t, t.float_data(), n, what + ": " + where);
   } else if (t.data_type() == onnx::TensorProto::INT64) {
     v.int64 = true;
-    if (!t.raw_data().empty()) {
-      if (t.raw_data().size() != static_cast<size_t>(n) * sizeof(int64_t)) {
-        Fail(where + ": " + std::to_string(t.raw_data().size()) + " data bytes for " +
-             std::to_string(n) + " int64 values");
-      }
-      v.ints.resize(n);
-      std::memcpy(v.ints.data(), t.raw_data().data(), t.raw_data().size());
-    } else {
-      if (t.int64_data_size() != n) Fail(where + ": wrong number of int64 values");
-      v.ints.assign(t.int64_data().begin(), t.int64_data().end());
-    }
+    v.ints = Values<int64_t>(t, t.int64_data(), n, what + ": " + where);
   } else {
     Fail(where + ": element type " + std::to_string(t.data_type()) +
          " is not implemented (float and int64 are)");

@@ -87,7 +87,8 @@ TEST(Cli, MissingFileUnknownCommandAndBadOptions) {
   o = RunCli("bench warp");
   EXPECT_EQ(o.code, 2);
   EXPECT_EQ(o.text,
-            "linklab: error: unknown bench area 'warp'; areas: envs, agents, sim, htb, models, runtime\n");
+            "linklab: error: unknown bench area 'warp'; areas: envs, agents, sim, htb, models, "
+            "runtime\n");
   o = RunCli("list widgets");
   EXPECT_EQ(o.code, 2);
   o = RunCli("run --set experiment.seed=-4");
