@@ -1004,7 +1004,13 @@ std::string ResumePredictorTrain(const std::string& run_dir, const std::vector<s
 }
 
 std::string ExportPredictorOnnx(const std::string& run_dir) {
-  TrainedRun run(run_dir);
+  std::unique_ptr<TrainedRun> loaded;
+  try {
+    loaded = std::make_unique<TrainedRun>(run_dir);
+  } catch (const std::runtime_error& e) {
+    throw std::invalid_argument(run_dir + ": " + e.what());
+  }
+  TrainedRun& run = *loaded;
   const Spec& spec = run.spec;
   std::map<std::string, std::string> meta = {
       {"linklab.features", core::Json(spec.features).dump()},
@@ -1024,8 +1030,9 @@ std::string ExportPredictorOnnx(const std::string& run_dir) {
   };
   if (fs::exists(run_dir + "/summary.json")) {
     const core::Json summary = core::ReadJsonFile(run_dir + "/summary.json");
-    if (summary.contains("git_commit"))
+    if (summary.contains("git_commit") && summary["git_commit"].is_string()) {
       meta["linklab.git_commit"] = summary["git_commit"].get<std::string>();
+    }
     if (summary.contains("seed")) meta["linklab.seed"] = summary["seed"].dump();
   }
   try {

@@ -1,6 +1,9 @@
 #include "models/kernels.h"
 
+#if defined(__x86_64__) || defined(__i386__)
+#define LINKLAB_X86 1
 #include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <cmath>
@@ -44,6 +47,7 @@ void TanhGeneric(float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] = std::tanh(x[i]);
 }
 
+#ifdef LINKLAB_X86
 // ---- AVX2 + FMA ----
 
 #define LINKLAB_AVX2 __attribute__((target("avx2,fma")))
@@ -156,7 +160,8 @@ LINKLAB_AVX2 void GemmAvx2(int64_t m, const float* a, int64_t lda, const PackedM
 // exp(x) for x in [-87, 88]: x = n ln2 + r, |r| <= ln2 / 2, exp(r) by a degree-6 polynomial
 // (relative error about 2e-7), times 2^n through the exponent bits.
 LINKLAB_AVX2 inline __m256 Exp(__m256 x) {
-  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(88.0f));
+  // Operands in this order keep a NaN a NaN (min and max return their second operand then).
+  x = _mm256_min_ps(_mm256_set1_ps(88.0f), _mm256_max_ps(_mm256_set1_ps(-87.0f), x));
   const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
@@ -195,6 +200,8 @@ LINKLAB_AVX2 void TanhAvx2(float* x, int64_t n) {
   TanhGeneric(x + i, n - i);
 }
 
+#endif  // LINKLAB_X86
+
 struct Table {
   decltype(&GemmGeneric) gemm;
   decltype(&SigmoidGeneric) sigmoid, tanh;
@@ -203,7 +210,6 @@ struct Table {
 
 const Table& Chosen() {
   static const Table table = [] {
-    __builtin_cpu_init();
     // LINKLAB_KERNELS=generic forces the plain C++ build (tests of it on any machine).
     const char* force = std::getenv("LINKLAB_KERNELS");
     const std::string choice = force ? force : "";
@@ -211,9 +217,12 @@ const Table& Chosen() {
     if (!choice.empty() && choice != "auto") {
       throw std::invalid_argument("LINKLAB_KERNELS = '" + choice + "': must be auto or generic");
     }
+#ifdef LINKLAB_X86
+    __builtin_cpu_init();
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
       return Table{GemmAvx2, SigmoidAvx2, TanhAvx2, "avx2"};
     }
+#endif
     return Table{GemmGeneric, SigmoidGeneric, TanhGeneric, "generic"};
   }();
   return table;

@@ -19,6 +19,7 @@ namespace {
 
 constexpr int64_t kBatch = -1;                      // the batch dimension in a shape
 constexpr int64_t kMaxElements = int64_t{1} << 26;  // per row, and per initializer
+constexpr int64_t kMaxTotal = int64_t{1} << 27;     // floats of all buffers (one row) and weights
 
 enum class Op {
   kIdentity,
@@ -121,6 +122,8 @@ struct Step {
   float lo = -std::numeric_limits<float>::infinity(), hi = std::numeric_limits<float>::infinity();
   bool last_index = false;
   std::vector<int64_t> perm;
+  std::vector<int64_t> chunks;   // Concat: each input's values per outer index, without the batch
+  bool batch_outer = false;      // Concat: the batch lies before the axis
   std::vector<float> scratch;    // recurrent state and gates, sized for the capacity
   kernels::PackedMatrix pw, pr;  // w and r packed for kernels::Gemm
 };
@@ -139,8 +142,19 @@ struct OnnxRuntime::Impl {
   std::map<std::string, std::string> metadata;
   int64_t capacity = 0;
 
+  int64_t used = 0;  // floats the buffers (for one row) and packed weights will take
+
   [[noreturn]] void Fail(const std::string& message) const {
     throw std::runtime_error(what + ": " + message);
+  }
+  // Counts `floats` more against kMaxTotal (a small file must not make the loader allocate
+  // gigabytes).
+  void Use(int64_t floats, const std::string& where) {
+    used += floats;
+    if (floats > kMaxTotal || used > kMaxTotal) {
+      Fail(where + ": the model would need more than " + std::to_string(kMaxTotal * 4 >> 20) +
+           " MiB of buffers and weights");
+    }
   }
 
   void Load(const std::string& bytes);
@@ -289,7 +303,13 @@ void OnnxRuntime::Impl::AddNode(const onnx::NodeProto& node) {
       Fail(where + ": input '" + core::Printable(name) + "' is not defined before it");
     s.in.push_back(it->second);
   }
-  if (s.in[0] < 0) Fail(where + ": its first input is missing");
+  // Empty names stand only for the optional inputs: Gemm's C, Clip's bounds, the recurrent
+  // ops' bias and later inputs.
+  for (size_t i = 0; i < s.in.size(); ++i) {
+    const bool optional = (s.op == Op::kGemm && i == 2) || (s.op == Op::kClip && i >= 1) ||
+                          ((s.op == Op::kLstm || s.op == Op::kGru) && i >= 3);
+    if (s.in[i] < 0 && !optional) Fail(where + ": input " + std::to_string(i) + " has no name");
+  }
   auto in = [&](size_t i) -> const Value& { return values[s.in[i]]; };
   auto given = [&](size_t i) { return i < s.in.size() && s.in[i] >= 0; };
   auto constant = [&](size_t i, const std::string& role) -> const Value& {
@@ -343,7 +363,9 @@ void OnnxRuntime::Impl::AddNode(const onnx::NodeProto& node) {
       if (given(2)) {
         const Value& c = constant(2, "C");
         const int64_t cn = static_cast<int64_t>(c.data.size());
-        if (cn != 1 && cn != s.n)
+        const bool shape_ok = c.dims.empty() || c.dims == std::vector<int64_t>{cn} ||
+                              c.dims == std::vector<int64_t>{1, cn};
+        if ((cn != 1 && cn != s.n) || !shape_ok)
           Fail(where + ": C " + ShapeText(c.dims) + " does not broadcast to [batch, " +
                std::to_string(s.n) + "]");
         for (int64_t j = 0; j < s.n; ++j) s.bias[j] = beta * c.data[cn == 1 ? 0 : j];
@@ -364,6 +386,9 @@ void OnnxRuntime::Impl::AddNode(const onnx::NodeProto& node) {
           Fail(where + ": inputs " + ShapeText(x.dims) + " and " + ShapeText(b.dims) +
                " differ (broadcasting between two computed inputs is not implemented)");
         s.broadcast = 0;
+      } else if (b.dims.size() > x.dims.size()) {
+        Fail(where + ": constant " + ShapeText(b.dims) + " has more dimensions than " +
+             ShapeText(x.dims) + " (not implemented)");
       } else if (b.data.size() == 1) {
         s.broadcast = 1;
       } else {
@@ -433,6 +458,7 @@ void OnnxRuntime::Impl::AddNode(const onnx::NodeProto& node) {
     case Op::kSqueeze: {
       if (!given(1) || !in(1).constant || !in(1).int64)
         Fail(where + ": axes must be an int64 initializer");
+      if (in(1).ints.empty()) Fail(where + ": Squeeze without axes is not implemented");
       std::vector<bool> drop(rank, false);
       for (int64_t a : in(1).ints) {
         const int64_t axis = axis_of(a);
@@ -460,6 +486,15 @@ void OnnxRuntime::Impl::AddNode(const onnx::NodeProto& node) {
                ShapeText(x.dims) + " on axis " + std::to_string(axis));
         out_dims[0][axis] += v.dims[axis];
       }
+      // Sizes without the batch, which lies either before the axis (in the outer count) or
+      // after it (in every chunk).
+      s.batch_outer =
+          std::find(x.dims.begin(), x.dims.begin() + axis, kBatch) != x.dims.begin() + axis;
+      s.n = Count({x.dims.begin(), x.dims.begin() + axis}, 1);
+      for (int idx : s.in) {
+        const Value& v = values[idx];
+        s.chunks.push_back(Count({v.dims.begin() + axis, v.dims.end()}, 1));
+      }
       break;
     }
     case Op::kBatchNorm: {
@@ -473,7 +508,7 @@ void OnnxRuntime::Impl::AddNode(const onnx::NodeProto& node) {
       const Value& mean = constant(3, "mean");
       const Value& var = constant(4, "var");
       for (const Value* v : {&scale, &bias, &mean, &var}) {
-        if (static_cast<int64_t>(v->data.size()) != c)
+        if (v->dims != std::vector<int64_t>{c})
           Fail(where + ": " + v->name + " " + ShapeText(v->dims) + " for " + std::to_string(c) +
                " channels");
       }
@@ -545,12 +580,15 @@ void OnnxRuntime::Impl::AddNode(const onnx::NodeProto& node) {
       break;
     }
   }
-  // Weights packed for the product kernel (the unpacked copies are not kept).
+  // Weights packed for the product kernel (the unpacked copies are not kept), in 64-row panels.
+  auto packed = [](int64_t n, int64_t k) { return (n + 63) / 64 * 64 * k; };
   if (s.op == Op::kGemm) {
+    Use(packed(s.n, s.k), where);
     s.pw = kernels::PackedMatrix(s.w.data(), s.n, s.k);
     s.w.clear();
   } else if (s.op == Op::kLstm || s.op == Op::kGru) {
     const int64_t g = (s.op == Op::kLstm ? 4 : 3) * s.hidden;
+    Use(packed(g, s.k) + packed(g, s.hidden) + s.steps * g + 4 * g, where);
     s.pw = kernels::PackedMatrix(s.w.data(), g, s.k);
     s.pr = kernels::PackedMatrix(s.r.data(), g, s.hidden);
     s.w.clear();
@@ -558,6 +596,9 @@ void OnnxRuntime::Impl::AddNode(const onnx::NodeProto& node) {
   }
   for (int i = 0; i < node.output_size(); ++i) {
     const std::string& name = node.output(i);
+    if (name.empty() && i == 0 && s.op != Op::kLstm && s.op != Op::kGru) {
+      Fail(where + ": its output has no name");
+    }
     if (name.empty()) {
       s.out.push_back(-1);
       continue;
@@ -566,6 +607,7 @@ void OnnxRuntime::Impl::AddNode(const onnx::NodeProto& node) {
       Fail(where + ": output '" + core::Printable(name) + "' is defined twice");
     if (Count(out_dims[i], 1) > kMaxElements)
       Fail(where + ": output " + ShapeText(out_dims[i]) + " too large");
+    Use(Count(out_dims[i], 1), where);
     Value v;
     v.name = name;
     v.dims = out_dims[i];
@@ -617,6 +659,7 @@ void OnnxRuntime::Impl::Load(const std::string& bytes) {
     if (Count(x.dims, 1) > kMaxElements) Fail("input too large");
     if (x.name.empty()) Fail("the input has no name");
     input = static_cast<int>(values.size());
+    Use(Count(x.dims, 1), "input '" + core::Printable(x.name) + "'");
     index[x.name] = input;
     values.push_back(std::move(x));
   }
@@ -641,6 +684,10 @@ void OnnxRuntime::Impl::Load(const std::string& bytes) {
 
 void OnnxRuntime::Impl::Reserve(int64_t rows) {
   if (rows <= capacity) return;
+  if (rows > kMaxTotal / std::max<int64_t>(1, used)) {
+    throw std::invalid_argument(what + ": " + std::to_string(rows) +
+                                " rows need more memory than this runtime allows");
+  }
   for (Value& v : values) {
     if (!v.constant) v.data.resize(Count(v.dims, rows));
   }
@@ -771,16 +818,16 @@ void OnnxRuntime::Impl::Execute(Step& s, int64_t rows) {
       break;
     }
     case Op::kConcat: {
-      const int64_t outer = Count({x.dims.begin(), x.dims.begin() + s.k}, rows);
-      const Value& y = values[s.out[0]];
-      const int64_t out_chunk = Count({y.dims.begin() + s.k, y.dims.end()}, rows);
+      const int64_t outer = s.n * (s.batch_outer ? rows : 1);
+      const int64_t scale = s.batch_outer ? 1 : rows;
+      int64_t out_chunk = 0;
+      for (int64_t c : s.chunks) out_chunk += c * scale;
       int64_t offset = 0;
-      for (int idx : s.in) {
-        const Value& v = values[idx];
-        const int64_t chunk = Count({v.dims.begin() + s.k, v.dims.end()}, rows);
+      for (size_t i = 0; i < s.in.size(); ++i) {
+        const float* v = values[s.in[i]].data.data();
+        const int64_t chunk = s.chunks[i] * scale;
         for (int64_t o = 0; o < outer; ++o) {
-          std::copy(v.data.data() + o * chunk, v.data.data() + (o + 1) * chunk,
-                    out + o * out_chunk + offset);
+          std::copy(v + o * chunk, v + (o + 1) * chunk, out + o * out_chunk + offset);
         }
         offset += chunk;
       }

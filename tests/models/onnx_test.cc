@@ -516,11 +516,43 @@ TEST(OnnxRuntimeFiles, UnsupportedOpsAttributesAndShapesNameTheNode) {
            m.mutable_graph()->mutable_initializer(0)->mutable_raw_data()->resize(5);
          }),
          {"initializer", "data bytes"});
+  expect(Edited([](onnx::ModelProto& m) { FindNode(m, "Relu")->set_input(0, ""); }),
+         {"(Relu)", "input 0 has no name"});
+  expect(Edited([](onnx::ModelProto& m) { FindNode(m, "Gemm")->set_output(0, ""); }),
+         {"(Gemm)", "its output has no name"});
+  expect(Edited([](onnx::ModelProto& m) {
+           // A tiny file asking for gigabytes of buffers: a large input through eight Relus.
+           auto* g = m.mutable_graph();
+           g->clear_node();
+           g->clear_output();
+           auto* shape =
+               g->mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape();
+           shape->mutable_dim(1)->set_dim_value(8192);
+           shape->mutable_dim(2)->set_dim_value(4096);
+           for (int i = 0; i < 8; ++i) {
+             auto* n = g->add_node();
+             n->set_op_type("Relu");
+             n->set_name("relu" + std::to_string(i));
+             n->add_input(i == 0 ? "input" : "r" + std::to_string(i - 1));
+             n->add_output("r" + std::to_string(i));
+           }
+           g->add_output()->set_name("r7");
+         }),
+         {"node 'relu3' (Relu)", "MiB of buffers and weights"});
   expect(Edited([](onnx::ModelProto& m) { m.mutable_opset_import(0)->set_version(9); }),
          {"opset 9"});
   expect(
       Edited([](onnx::ModelProto& m) { m.mutable_graph()->mutable_output(0)->set_name("gone"); }),
       {"output 'gone' is not computed"});
+}
+
+// A NaN in the input stays a NaN in the outputs (as in libtorch), with either kernel build:
+// it never becomes a confident number.
+TEST(OnnxRuntimeFiles, NanInputsGiveNanOutputs) {
+  OnnxRuntime runtime(SmallModel(), "small");
+  std::vector<float> in(runtime.input_size(), 0.2f);
+  in[3] = NAN;
+  for (float v : runtime.Run(in, 1)) EXPECT_TRUE(std::isnan(v));
 }
 
 // ---- the CLI ----

@@ -29,8 +29,9 @@ void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 namespace linklab::models {
 namespace {
 
-// A small predictor (LSTM 16 -> GRU 8 -> Dense 4 ReLU -> BatchNorm -> out 2) with made-up
-// weights, and a small policy (normaliser, 64-64 tanh MLP, categorical head).
+// A small predictor (LSTM 16 -> GRU 8 -> Dense 4 ReLU -> BatchNorm -> out 2, beside a GRU 8
+// -> out 2 branch) with made-up weights, and a small policy (normaliser, 64-64 tanh MLP,
+// categorical head).
 SequenceNetWeights SmallNet() {
   SequenceNetWeights w{"test", 5, 3, 2, {}};
   SequencePathWeights p;
@@ -46,6 +47,12 @@ SequenceNetWeights SmallNet() {
   p.batchnorm = BatchNormWeights{fill(4), fill(4), fill(4), std::vector<float>(4, 0.5f), 1e-5};
   p.out = {4, 2, fill(8), fill(2)};
   w.paths.push_back(p);
+  // A second branch: the paths' outputs meet in a Concat.
+  SequencePathWeights q;
+  q.recurrent.push_back({"gru", 3, 8, fill(24 * 3), fill(24 * 8), fill(24), fill(24)});
+  q.out = {8, 2, fill(16), fill(2)};
+  w.paths.push_back(q);
+  w.output_size = 4;
   return w;
 }
 
