@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "agents/torch_mlp.h"
 #include "agents/trainer.h"
 #include "core/files.h"
 #include "core/rng.h"
@@ -193,19 +194,10 @@ std::vector<PolicyCase> PolicyCases() {
 std::pair<std::vector<float>, std::vector<float>> TorchPolicy(const PolicyArtefact& a,
                                                               const std::vector<float>& seen,
                                                               int64_t rows) {
-  torch::Tensor x = torch::from_blob(const_cast<float*>(seen.data()),
-                                     {rows, a.network.input_size()}, torch::kFloat32);
-  const float* p = a.params.data();
-  for (size_t l = 0; l + 1 < a.network.sizes.size(); ++l) {
-    const int64_t in = a.network.sizes[l], out = a.network.sizes[l + 1];
-    const torch::Tensor w = torch::from_blob(const_cast<float*>(p), {out, in});
-    const torch::Tensor b = torch::from_blob(const_cast<float*>(p + in * out), {out});
-    p += in * out + out;
-    x = torch::nn::functional::linear(x, w, b);
-    if (l + 2 < a.network.sizes.size()) {
-      x = a.network.activation == Activation::kTanh ? torch::tanh(x) : torch::relu(x);
-    }
-  }
+  std::vector<float> output =
+      agents::TorchMlpForward(a.network, a.params.data(), seen.data(), rows);
+  const torch::Tensor x =
+      torch::from_blob(output.data(), {rows, a.network.output_size()}, torch::kFloat32);
   torch::Tensor action;
   if (a.head.kind == ActionHead::Kind::kCategorical) {
     action = x.argmax(1, true).to(torch::kFloat32);
