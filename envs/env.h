@@ -59,6 +59,8 @@ struct EnvDescription {
   std::string observation_spec, observation_spec_hash;
   std::vector<std::string> action_columns, action_names;
   std::vector<float> action_values;
+  std::string action_spec;  // sim::ActionSpec::Text() of a shaping env's decoder
+  double step_s = 0.0;      // seconds of the env's time per step (0: not a timed env)
 };
 
 class Env {

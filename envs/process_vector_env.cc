@@ -113,6 +113,8 @@ std::vector<std::string> GetStrings(core::ByteReader& r) {
     PutStrings(hello, d.action_columns);
     PutStrings(hello, d.action_names);
     hello.PutVector(d.action_values);
+    hello.PutString(d.action_spec);
+    hello.PutVector(std::vector<double>{d.step_s});
     SendMessage(fd, hello);
   } catch (const std::exception& e) {
     SendMessage(fd, ErrorMessage(2, e.what()));
@@ -236,6 +238,8 @@ ProcessVectorEnv::ProcessVectorEnv(const EnvFactory& factory, int num_envs) {
       description.action_columns = GetStrings(in);
       description.action_names = GetStrings(in);
       description.action_values = in.GetVector<float>();
+      description.action_spec = in.GetString();
+      description.step_s = in.GetVector<double>().at(0);
       in.ExpectEnd();
     } catch (...) {
       if (!error) error = std::current_exception();

@@ -758,7 +758,7 @@ core::Json BenchModels(const BenchOptions& options) {
 }
 
 std::vector<std::string> BenchAreas() {
-  return {"envs", "agents", "sim", "htb", "models", "runtime"};
+  return {"envs", "agents", "sim", "htb", "models", "runtime", "live"};
 }
 
 core::Json RunBench(const std::string& area, const BenchOptions& options) {
@@ -768,6 +768,7 @@ core::Json RunBench(const std::string& area, const BenchOptions& options) {
   if (area == "htb") return BenchHtb(options);
   if (area == "models") return BenchModels(options);
   if (area == "runtime") return BenchRuntime(options);
+  if (area == "live") return BenchLive(options);
   throw std::invalid_argument("unknown bench area '" + area +
                               "'; areas: " + core::Join(BenchAreas(), ", "));
 }

@@ -12,6 +12,13 @@ struct BenchOptions {
   double seconds = 1.0;  // measuring time per case
   std::string only;      // run only cases whose name contains this ("" = all)
   int64_t steps = 0;     // training steps for the agents area (0: the configs' own)
+  // The live area:
+  std::string policy;        // a learned policy (.onnx) to run beside autorate and static
+  std::string classes;       // linklab-live's classes file ("": experiments/live/bench_classes.ini)
+  std::string trace;         // a mahimahi trace for the capacity ("": a synthetic series)
+  double duration_s = 30.0;  // each mode's load
+  double idle_s = 60.0;      // linklab-live alone with no traffic
+  std::string live_binary;   // "": linklab-live next to the running program
 };
 
 // Steps per second of every registered env: single, sync-vectorised and process-vectorised.
@@ -38,6 +45,15 @@ core::Json BenchModels(const BenchOptions& options);
 // Single-sample latency of the ONNX inference runtime beside libtorch and ONNX Runtime (when
 // installed) on the source documents' predictor shapes, a policy MLP and a trivial model.
 core::Json BenchRuntime(const BenchOptions& options);
+
+// linklab-live on an emulated cellular downlink (experiments/bottleneck.h): two iperf3 Cubic
+// downlink flows and a 10 Hz ping under no shaping, autorate, static and (with --policy) a
+// learned policy; throughput, ping under load, linklab-live's memory, CPU, exit code and
+// decisions, and an idle run of linklab-live alone. Skipped, saying why, where the machine
+// cannot make the bottleneck; modes needing linklab-live skipped when it is not built.
+core::Json BenchLive(const BenchOptions& options);
+// The live report as a markdown table, with the idle run's figures below it.
+std::string BenchLiveTable(const core::Json& report);
 
 // The README's benchmark tables (markdown between marker comments), made from the reports
 // sim.json, envs.json, agents.json and htb.json in `dir`.

@@ -1,11 +1,9 @@
 #include "experiments/kernel_htb.h"
 
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -24,8 +22,7 @@
 
 #include "core/json.h"
 #include "core/text.h"
-
-extern char** environ;
+#include "experiments/process.h"
 
 namespace linklab::experiments {
 
@@ -36,56 +33,7 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* kNetnsPrefix = "linklab-htb-";
 constexpr const char* kSenderAddress = "10.213.0.1/30";
 constexpr const char* kReceiverAddress = "10.213.0.2";
-constexpr int kBasePort = 5201;          // + the application class's index
-constexpr double kCommandTimeoutS = 15;  // for ip, tc, ss, ethtool
-
-// ---------------------------------------------------------------------------------------------
-// Signals: while a run is in progress SIGINT and SIGTERM only set a flag, which every wait
-// checks; the wait throws, and the run's destructors remove what it made.
-
-volatile std::sig_atomic_t g_signal = 0;
-extern "C" void OnStopSignal(int sig) { g_signal = sig; }
-
-class SignalGuard {
- public:
-  SignalGuard() {
-    g_signal = 0;
-    struct sigaction sa {};
-    sa.sa_handler = OnStopSignal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int_);
-    sigaction(SIGTERM, &sa, &old_term_);
-  }
-  ~SignalGuard() {
-    sigaction(SIGINT, &old_int_, nullptr);
-    sigaction(SIGTERM, &old_term_, nullptr);
-  }
-  SignalGuard(const SignalGuard&) = delete;
-  SignalGuard& operator=(const SignalGuard&) = delete;
-
- private:
-  struct sigaction old_int_ {};
-  struct sigaction old_term_ {};
-};
-
-void CheckInterrupted() {
-  if (g_signal != 0) {
-    throw std::runtime_error("kernel HTB check: interrupted by signal " +
-                             std::to_string(static_cast<int>(g_signal)));
-  }
-}
-
-void Sleep(double seconds) {
-  const Clock::time_point end =
-      Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                         std::chrono::duration<double>(std::max(seconds, 0.0)));
-  for (Clock::time_point now = Clock::now(); now < end; now = Clock::now()) {
-    CheckInterrupted();
-    std::this_thread::sleep_for(
-        std::min<Clock::duration>(std::chrono::milliseconds(20), end - now));
-  }
-  CheckInterrupted();
-}
+constexpr int kBasePort = 5201;  // + the application class's index
 
 double Since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
@@ -94,19 +42,6 @@ double Since(Clock::time_point t0) {
 // ---------------------------------------------------------------------------------------------
 // Programs, run by fork/exec with an argument vector (no shell).
 
-// The absolute path of `name` on PATH or in the system binary folders; "" when not found.
-std::string FindProgram(const std::string& name) {
-  const char* env = std::getenv("PATH");
-  std::string dirs = env ? env : "";
-  dirs += ":/usr/sbin:/sbin:/usr/bin:/bin";
-  for (const std::string& dir : core::Split(dirs, ':')) {
-    if (dir.empty()) continue;
-    const std::string path = dir + "/" + name;
-    if (access(path.c_str(), X_OK) == 0) return path;
-  }
-  return "";
-}
-
 // The path of a program the check needs (KernelHtbMissing has looked for it first).
 std::string Program(const std::string& name) {
   const std::string path = FindProgram(name);
@@ -114,170 +49,8 @@ std::string Program(const std::string& name) {
   return path;
 }
 
-// A file the child writes its output to, deleted when closed.
-class OutputFile {
- public:
-  OutputFile() : file_(std::tmpfile()) {
-    if (!file_) throw std::runtime_error(std::string("tmpfile: ") + std::strerror(errno));
-    fcntl(fd(), F_SETFD, FD_CLOEXEC);  // other children do not inherit it (dup2 clears it)
-  }
-  ~OutputFile() { std::fclose(file_); }
-  OutputFile(const OutputFile&) = delete;
-  OutputFile& operator=(const OutputFile&) = delete;
-  int fd() const { return fileno(file_); }
-  std::string Read() const {
-    std::string text;
-    char buf[4096];
-    for (off_t at = 0;;) {
-      const ssize_t n = pread(fd(), buf, sizeof buf, at);
-      if (n <= 0) break;
-      text.append(buf, static_cast<size_t>(n));
-      at += n;
-    }
-    return text;
-  }
-
- private:
-  std::FILE* file_;
-};
-
-// Up to three non-empty lines of a program's output on one line, " / " between them.
-std::string FirstLines(const std::string& text) {
-  std::vector<std::string> lines;
-  for (const std::string& line : core::Split(text, '\n')) {
-    const std::string t = core::Trim(line);
-    if (!t.empty() && lines.size() < 3) lines.push_back(t);
-  }
-  return core::Printable(core::Join(lines, " / "), 300);
-}
-
-// A running program in a process group of its own (a terminal's Ctrl-C reaches only this
-// process, which then stops it), stdout and stderr captured, stdin from /dev/null. The
-// destructor stops it (SIGTERM, then SIGKILL) if it still runs, and reaps it.
-class Child {
- public:
-  explicit Child(std::vector<std::string> argv) : argv_(std::move(argv)) {
-    std::vector<char*> args;
-    for (std::string& a : argv_) args.push_back(a.data());
-    args.push_back(nullptr);
-    const int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (devnull < 0) throw std::runtime_error(std::string("/dev/null: ") + std::strerror(errno));
-    pid_ = fork();
-    if (pid_ == 0) {
-      // Only async-signal-safe calls between fork and exec.
-      setpgid(0, 0);
-      dup2(devnull, 0);
-      dup2(out_.fd(), 1);
-      dup2(err_.fd(), 2);
-      execve(args[0], args.data(), environ);
-      static const char kFailed[] = "exec failed\n";
-      (void)!write(2, kFailed, sizeof kFailed - 1);
-      _exit(127);
-    }
-    close(devnull);
-    if (pid_ > 0) setpgid(pid_, pid_);  // also here, so that a kill(-pid) cannot come first
-    if (pid_ < 0) throw std::runtime_error(Text() + ": fork: " + std::strerror(errno));
-  }
-  ~Child() { Stop(); }
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-
-  // True while it runs (reaps it once it has exited).
-  bool Running() {
-    if (pid_ <= 0 || done_) return false;
-    int status = 0;
-    const pid_t r = waitpid(pid_, &status, WNOHANG);
-    if (r == pid_) {
-      done_ = true;
-      code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    return !done_;
-  }
-  // Waits up to `timeout_s` for it to exit; false when it still runs. Throws when interrupted,
-  // unless `interruptible` is false (tearing down).
-  bool Wait(double timeout_s, bool interruptible = true) {
-    const Clock::time_point t0 = Clock::now();
-    while (Running()) {
-      if (Since(t0) > timeout_s) return false;
-      if (interruptible) CheckInterrupted();
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    return true;
-  }
-  void Stop() {
-    if (!Running()) return;
-    kill(-pid_, SIGTERM);
-    const Clock::time_point t0 = Clock::now();
-    while (Running() && Since(t0) < 2.0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    if (Running()) {
-      kill(-pid_, SIGKILL);
-      int status = 0;
-      waitpid(pid_, &status, 0);
-      done_ = true;
-      code_ = 128 + SIGKILL;
-    }
-  }
-  int exit_code() const { return code_; }  // 128 + signal when killed
-  std::string Out() const { return out_.Read(); }
-  std::string Err() const { return err_.Read(); }
-  // The command line, for messages.
-  std::string Text() const {
-    std::vector<std::string> shown(argv_);
-    shown[0] = shown[0].substr(shown[0].find_last_of('/') + 1);
-    return core::Join(shown, " ");
-  }
-  // "`cmd` failed (exit 2): <the first lines of its stderr>", for errors.
-  std::string Failure() const {
-    std::string said = FirstLines(Err());
-    if (said.empty()) said = FirstLines(Out());
-    return "`" + Text() + "` failed (exit " + std::to_string(code_) + ")" +
-           (said.empty() ? "" : ": " + said);
-  }
-
- private:
-  std::vector<std::string> argv_;
-  OutputFile out_, err_;
-  pid_t pid_ = -1;
-  bool done_ = false;
-  int code_ = -1;
-};
-
-// Runs a command to its end; returns its stdout. Throws std::runtime_error naming the command
-// with its stderr when it fails or takes longer than `timeout_s`, or when a stop signal comes
-// while it runs and `interruptible`.
-std::string Run(const std::vector<std::string>& argv, double timeout_s = kCommandTimeoutS,
-                bool interruptible = true) {
-  Child child(argv);
-  if (!child.Wait(timeout_s, interruptible)) {
-    child.Stop();
-    throw std::runtime_error("`" + child.Text() + "` did not finish in " +
-                             core::FormatDouble(timeout_s) + " s");
-  }
-  if (child.exit_code() != 0) throw std::runtime_error(child.Failure());
-  return child.Out();
-}
-
 // ---------------------------------------------------------------------------------------------
 // The lab: two namespaces and a veth pair, removed by the destructor.
-
-bool ProcessAlive(long pid) { return kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM; }
-
-// Removes namespaces an earlier run of a process that no longer exists left behind (killed by
-// SIGKILL before its destructors ran).
-void RemoveStaleNamespaces(const std::string& ip) {
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator("/run/netns", ec)) {
-    const std::string name = entry.path().filename().string();
-    if (!core::StartsWith(name, kNetnsPrefix)) continue;
-    const long pid = std::strtol(name.c_str() + std::strlen(kNetnsPrefix), nullptr, 10);
-    if (pid <= 0 || ProcessAlive(pid)) continue;
-    try {
-      Run({ip, "netns", "delete", name}, kCommandTimeoutS, false);
-    } catch (const std::runtime_error&) {
-      // Someone else's to clean; it does not stand in the way of a run under other names.
-    }
-  }
-}
 
 class Lab {
  public:
@@ -289,7 +62,7 @@ class Lab {
     rx_ns_ = kNetnsPrefix + id + "-rx";
     tx_dev_ = "lh" + std::to_string(getpid()) + "tx";
     rx_dev_ = "lh" + std::to_string(getpid()) + "rx";
-    RemoveStaleNamespaces(ip);
+    RemoveStaleNamespaces(ip, kNetnsPrefix);
     try {
       MakeNamespace(tx_ns_);
       MakeNamespace(rx_ns_);

@@ -50,6 +50,11 @@ commands:
   bench AREA [--json FILE] [--seconds S] [--only NAME]
                     measure speed; areas: envs, agents, sim, models, runtime; htb checks the sim's HTB
                     against the Linux kernel's (needs root and iperf3)
+  bench live [--json FILE] [--policy P.onnx] [--classes FILE] [--trace FILE] [--duration-s S]
+             [--idle-s S]
+                    linklab-live on an emulated cellular downlink in network namespaces (root,
+                    iperf3, ping): throughput, ping under load, memory and CPU per policy;
+                    writes results/bench/live.json by default and prints a table
   bench tables [--from DIR] [--readme README.md]
                     the README's benchmark tables from the committed reports
   simulate SCENARIO [--duration S] [--interval S] [--seed N] [--all-fields]
@@ -482,14 +487,23 @@ int CmdBench(const std::vector<std::string>& args) {
       "agents: training steps per run (default: the reference configs' budgets)")(
       "from", po::value<std::string>()->default_value("results/reference/bench"),
       "tables: the folder of sim.json, envs.json, agents.json and htb.json")(
-      "readme", po::value<std::string>(), "tables: rewrite this README's tables block");
+      "readme", po::value<std::string>(), "tables: rewrite this README's tables block")(
+      "policy", po::value<std::string>()->default_value(""),
+      "live: a learned policy (.onnx) to run beside autorate and static")(
+      "classes", po::value<std::string>()->default_value(""),
+      "live: linklab-live's classes file (default experiments/live/bench_classes.ini)")(
+      "trace", po::value<std::string>()->default_value(""),
+      "live: a mahimahi trace for the downlink capacity (default: a synthetic 4-20 Mbit/s series)")(
+      "duration-s", po::value<double>()->default_value(30.0), "live: each mode's load, seconds")(
+      "idle-s", po::value<double>()->default_value(60.0),
+      "live: linklab-live alone with no traffic, seconds (0: skip)");
   po::positional_options_description pos;
   pos.add("area", 1);
   po::variables_map vm;
   if (!Parse(args, desc, pos, vm, "bench AREA [--json FILE]")) return 0;
   if (!vm.count("area"))
     throw std::invalid_argument(
-        "bench: missing AREA (areas: envs, agents, sim, htb, models, or tables)");
+        "bench: missing AREA (areas: envs, agents, sim, htb, models, runtime, live, or tables)");
   if (vm["area"].as<std::string>() == "tables") {
     const std::string from = vm["from"].as<std::string>();
     if (vm.count("readme")) {
@@ -509,11 +523,27 @@ int CmdBench(const std::vector<std::string>& args) {
   }
   opts.only = vm["only"].as<std::string>();
   opts.steps = vm["steps"].as<int64_t>();
+  opts.policy = vm["policy"].as<std::string>();
+  opts.classes = vm["classes"].as<std::string>();
+  opts.trace = vm["trace"].as<std::string>();
+  opts.duration_s = vm["duration-s"].as<double>();
+  opts.idle_s = vm["idle-s"].as<double>();
   if (opts.steps < 0 || opts.steps > core::kMaxSteps) {
     throw std::invalid_argument("bench --steps = " + std::to_string(opts.steps) +
                                 ": must be in [0, " + std::to_string(core::kMaxSteps) + "]");
   }
   const core::Json report = experiments::RunBench(vm["area"].as<std::string>(), opts);
+  if (vm["area"].as<std::string>() == "live") {
+    // The live report goes to a file by default; the table to stdout.
+    const std::string path =
+        vm.count("json") ? vm["json"].as<std::string>() : std::string("results/bench/live.json");
+    const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent);
+    core::WriteFileAtomic(path, core::DumpJson(report));
+    std::cerr << "linklab: bench report written to " << path << "\n";
+    std::cout << experiments::BenchLiveTable(report);
+    return 0;
+  }
   if (vm.count("json")) {
     core::WriteFileAtomic(vm["json"].as<std::string>(), core::DumpJson(report));
     std::cerr << "linklab: bench report written to " << vm["json"].as<std::string>() << "\n";

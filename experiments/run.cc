@@ -97,6 +97,8 @@ void WritePolicyArtefact(Session& s, const std::string& dir, int64_t step) {
     a.metadata["observation.spec"] = d.observation_spec;
     a.metadata["observation.spec_hash"] = d.observation_spec_hash;
   }
+  if (!d.action_spec.empty()) a.metadata["action.spec"] = d.action_spec;
+  if (d.step_s > 0) a.metadata["env.step_s"] = core::FormatDouble(d.step_s);
   if (!d.action_columns.empty()) {
     a.action_table = {d.action_columns, d.action_values};
     a.metadata["action.names"] = core::Json(d.action_names).dump();

@@ -18,7 +18,10 @@ packages=(
   libxgboost-dev                           # the boosted-trees baseline of the predictors
   libonnx-dev libprotobuf-dev              # ONNX export and the inference runtime
   libgtest-dev libgmock-dev
-  iproute2                                 # tc and ip, for linklab-live
+  iproute2 iputils-ping                    # tc, ip and ping, for linklab-live and its tests
+  libnl-route-3-dev                        # linklab-live: netlink (links, qdiscs, classes, filters)
+  prometheus-cpp-dev libcpp-httplib-dev    # linklab-live: /metrics and the control API
+  python3-prometheus-client                # the live tests parse /metrics with its parser
   iperf3 ethtool                           # the kernel HTB check (bench htb, live tests)
   python3-h5py python3-matplotlib          # plots and notebooks over results/
 )

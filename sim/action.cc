@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
 #include <stdexcept>
 
 #include "core/text.h"
@@ -36,6 +39,67 @@ double ProfileWeight(int profile, AppClass c) {
 std::string Mbps(double bps) { return core::FormatDouble(bps / 1e6); }
 
 }  // namespace
+
+std::string ActionSpec::Text() const {
+  std::vector<std::string> names;
+  for (AppClass c : classes) names.push_back(AppClassName(c));
+  auto exact = [](double v) {
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%.17g", v);
+    return std::string(buf);
+  };
+  return "linklab-action/1;mode=" + mode + ";classes=" + core::Join(names, ",") +
+         ";min_link_bps=" + exact(min_link_bps) + ";max_link_bps=" + exact(max_link_bps) +
+         ";min_class_bps=" + exact(min_class_bps) + ";max_step=" + exact(max_step) +
+         ";class_queue_packets=" + std::to_string(class_queue_packets);
+}
+
+ActionSpec ActionSpec::Parse(const std::string& text, const std::string& what) {
+  const std::vector<std::string> parts = core::Split(text, ';');
+  if (parts.empty() || parts[0] != "linklab-action/1") {
+    throw std::invalid_argument(what + ": '" + core::Printable(text, 60) +
+                                "' is not a linklab-action/1 spec");
+  }
+  ActionSpec a;
+  a.classes.clear();
+  std::map<std::string, std::string> kv;
+  for (size_t i = 1; i < parts.size(); ++i) {
+    const size_t eq = parts[i].find('=');
+    if (eq == std::string::npos) {
+      throw std::invalid_argument(what + ": '" + core::Printable(parts[i]) + "' is not key=value");
+    }
+    kv[parts[i].substr(0, eq)] = parts[i].substr(eq + 1);
+  }
+  auto take = [&](const std::string& key) {
+    const auto it = kv.find(key);
+    if (it == kv.end()) throw std::invalid_argument(what + ": no " + key);
+    std::string v = it->second;
+    kv.erase(it);
+    return v;
+  };
+  auto number = [&](const std::string& key) {
+    const std::string v = take(key);
+    char* end = nullptr;
+    const double x = std::strtod(v.c_str(), &end);
+    if (v.empty() || *end != '\0') {
+      throw std::invalid_argument(what + ": " + key + " = '" + core::Printable(v) +
+                                  "' is not a number");
+    }
+    return x;
+  };
+  a.mode = take("mode");
+  for (const std::string& name : core::Split(take("classes"), ',')) {
+    a.classes.push_back(ParseAppClass(name, what + ": classes"));
+  }
+  a.min_link_bps = number("min_link_bps");
+  a.max_link_bps = number("max_link_bps");
+  a.min_class_bps = number("min_class_bps");
+  a.max_step = number("max_step");
+  a.class_queue_packets = static_cast<int>(number("class_queue_packets"));
+  if (!kv.empty()) throw std::invalid_argument(what + ": unknown key " + kv.begin()->first);
+  a.Validate(what);
+  return a;
+}
 
 void ActionSpec::Validate(const std::string& prefix) const {
   const std::string p = prefix + ": ";

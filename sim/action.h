@@ -50,6 +50,12 @@ struct ActionSpec {
   // the minimum rates summing above max_link_bps, a class twice, ...); `prefix` starts every
   // message ("env shaping").
   void Validate(const std::string& prefix = "action") const;
+  // The spec as one line, "linklab-action/1;mode=discrete;classes=bulk,video;min_link_bps=..."
+  // (exact decimal values): what an exported policy carries so that the live runner decodes
+  // as training did.
+  std::string Text() const;
+  // Parses Text()'s format and validates; throws std::invalid_argument starting with `what`.
+  static ActionSpec Parse(const std::string& text, const std::string& what);
 };
 
 class ActionDecoder {

@@ -1,6 +1,7 @@
 #include "sim/shaping.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <stdexcept>
 
@@ -113,6 +114,47 @@ std::vector<double> HtbExpectedRates(const HtbConfig& config, const std::vector<
   return rate;
 }
 
+std::string PacketMatch::Text() const {
+  switch (kind) {
+    case Kind::kDscp:
+      return "dscp:" + std::to_string(value);
+    case Kind::kPort:
+      return "port:" + std::to_string(value);
+    case Kind::kProto:
+      if (value == 1) return "proto:icmp";
+      if (value == 6) return "proto:tcp";
+      if (value == 17) return "proto:udp";
+      return "proto:" + std::to_string(value);
+  }
+  return "?";
+}
+
+PacketMatch ParsePacketMatch(const std::string& text, const std::string& what) {
+  const size_t colon = text.find(':');
+  const std::string kind = core::Trim(text.substr(0, colon));
+  const std::string value = colon == std::string::npos ? "" : core::Trim(text.substr(colon + 1));
+  auto number = [&](int lo, int hi) {
+    char* end = nullptr;
+    const long v = std::strtol(value.c_str(), &end, 10);
+    if (value.empty() || *end != '\0' || v < lo || v > hi) {
+      throw std::invalid_argument(what + " '" + core::Printable(text) + "': " + kind +
+                                  " must be a whole number in " + std::to_string(lo) + ".." +
+                                  std::to_string(hi));
+    }
+    return static_cast<int>(v);
+  };
+  if (kind == "dscp") return {PacketMatch::Kind::kDscp, number(0, 63)};
+  if (kind == "port") return {PacketMatch::Kind::kPort, number(1, 65535)};
+  if (kind == "proto") {
+    if (value == "icmp") return {PacketMatch::Kind::kProto, 1};
+    if (value == "tcp") return {PacketMatch::Kind::kProto, 6};
+    if (value == "udp") return {PacketMatch::Kind::kProto, 17};
+    return {PacketMatch::Kind::kProto, number(0, 255)};
+  }
+  throw std::invalid_argument(what + " '" + core::Printable(text) +
+                              "': expected port:N, dscp:N or proto:icmp|tcp|udp|N");
+}
+
 ShapingFile ReadShapingFile(const std::string& path) {
   std::vector<std::string> sections = {"shaping"};
   for (int i = 0; i < kNumAppClasses; ++i) sections.push_back(AppClassName(AppClass(i)));
@@ -140,7 +182,9 @@ ShapingFile ReadShapingFile(const std::string& path) {
       core::DoubleParam("rate_mbps", 0.0, "guaranteed rate", 0.0),
       core::DoubleParam("ceil_mbps", 0.0, "may borrow up to this; 0: the rate", 0.0),
       core::IntParam("prio", 0, "0..7, lower first", 0, 7),
-      core::DoubleParam("quantum", 0.0, "bytes per round; 0: rate / r2q", 0.0)};
+      core::DoubleParam("quantum", 0.0, "bytes per round; 0: rate / r2q", 0.0),
+      core::StringParam("match", "", "packets of the class: port:N, dscp:N, proto:P")};
+  std::vector<std::string> match_where;  // file:line of each match, for overlap errors
   for (const std::string& name : sections) {
     if (name == "shaping" || !raw.count(name)) continue;
     const core::Params p = core::Params::Resolve(class_keys, raw[name], "[" + name + "]");
@@ -155,6 +199,33 @@ ShapingFile ReadShapingFile(const std::string& path) {
     c.prio = static_cast<int>(p.Int("prio"));
     c.quantum_bytes = p.Double("quantum");
     out.config.classes.push_back(c);
+    const std::string where = raw[name].count("match") ? raw[name]["match"].origin : path;
+    const std::string what = "shaping file " + where + ": [" + name + "] match";
+    std::vector<PacketMatch> matches;
+    for (const std::string& item : core::Split(p.String("match"), ',')) {
+      if (core::Trim(item).empty()) continue;
+      matches.push_back(ParsePacketMatch(core::Trim(item), what));
+    }
+    // Without a match: the class's DSCP mark, except for the default class and an unmarked
+    // class (CS0), which take what no other class does.
+    if (!raw[name].count("match") && c.app_class != out.config.default_class &&
+        DefaultDscp(c.app_class) != 0) {
+      matches.push_back({PacketMatch::Kind::kDscp, DefaultDscp(c.app_class)});
+    }
+    for (const PacketMatch& m : matches) {
+      for (size_t k = 0; k < out.matches.size(); ++k) {
+        for (const PacketMatch& other : out.matches[k]) {
+          if (other == m) {
+            throw std::invalid_argument(what + " " + m.Text() + " overlaps [" +
+                                        AppClassName(out.config.classes[k].app_class) + "]'s (" +
+                                        match_where[k] +
+                                        "): a packet can belong to one class only");
+          }
+        }
+      }
+    }
+    out.matches.push_back(std::move(matches));
+    match_where.push_back(where);
   }
   try {
     out.config.Validate();

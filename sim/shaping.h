@@ -50,11 +50,29 @@ struct HtbConfig {
 //   ceil_mbps = 8         ; may borrow up to (default: the rate, no borrowing)
 //   prio = 1              ; 0..7, 0 first
 //   quantum = 0           ; bytes; 0: rate / 10, clamped to 1000..200000
+//   match = port:5201, dscp:8, proto:icmp
+//                         ; the packets the class takes on a real interface (the live
+//                         ; runner's u32 filters); default: dscp:<the class's mark>
+//                         ; (sim/app_class.h). The sim classifies by DSCP and ignores it.
 //
-// Throws std::invalid_argument naming file:line, section, key and value.
+// Throws std::invalid_argument naming file:line, section, key and value (also for a match
+// two classes share: filters must not overlap).
+struct PacketMatch {
+  enum class Kind { kDscp, kPort, kProto };
+  Kind kind = Kind::kDscp;
+  int value = 0;  // DSCP 0..63; port 1..65535 (source or destination); IP protocol number
+  std::string Text() const;  // "dscp:46", "port:5201", "proto:icmp"
+  bool operator==(const PacketMatch& o) const { return kind == o.kind && value == o.value; }
+};
+// Parses one "kind:value" (proto: icmp, tcp, udp or a number); throws std::invalid_argument
+// starting with `what`.
+PacketMatch ParsePacketMatch(const std::string& text, const std::string& what);
+
 struct ShapingFile {
   std::string point;
   HtbConfig config;
+  // Per class of `config` (same order): the packets it takes.
+  std::vector<std::vector<PacketMatch>> matches;
 };
 ShapingFile ReadShapingFile(const std::string& path);
 

@@ -181,6 +181,8 @@ class ShapingEnv : public EnvBase {
     d.features = encoder_->feature_names();
     d.observation_spec = encoder_->spec_text();
     d.observation_spec_hash = encoder_->spec_hash();
+    d.action_spec = decoder_->spec().Text();
+    d.step_s = step_s_;
     if (decoder_->discrete()) {
       d.action_columns = decoder_->TableColumns();
       d.action_values = decoder_->TableValues();

@@ -88,7 +88,10 @@ TEST(Cli, MissingFileUnknownCommandAndBadOptions) {
   EXPECT_EQ(o.code, 2);
   EXPECT_EQ(o.text,
             "linklab: error: unknown bench area 'warp'; areas: envs, agents, sim, htb, models, "
-            "runtime\n");
+            "runtime, live\n");
+  o = RunCli("bench live --duration-s 1");
+  EXPECT_EQ(o.code, 2);
+  EXPECT_EQ(o.text, "linklab: error: bench live --duration-s = 1: must be in [5, 3600]\n");
   o = RunCli("list widgets");
   EXPECT_EQ(o.code, 2);
   o = RunCli("run --set experiment.seed=-4");

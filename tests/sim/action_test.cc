@@ -250,5 +250,35 @@ TEST(Action, BoundsThatCannotBeMetAreErrors) {
   EXPECT_NE(ErrorOf([&] { ActionDecoder d(s); }).find("min_link_mbps = 0"), std::string::npos);
 }
 
+// The spec an exported policy carries for the live runner: exact, and every key checked.
+TEST(Action, SpecTextRoundTripsExactly) {
+  ActionSpec a;
+  a.classes = {AppClass::kBulk, AppClass::kGaming};
+  a.mode = "continuous";
+  a.min_link_bps = 0.1e6 / 3;
+  a.max_link_bps = 30e6;
+  a.min_class_bps = 0.05e6;
+  a.max_step = 1.1;
+  a.class_queue_packets = 77;
+  const ActionSpec b = ActionSpec::Parse(a.Text(), "test");
+  EXPECT_EQ(b.Text(), a.Text());
+  EXPECT_EQ(b.classes, a.classes);
+  EXPECT_EQ(b.mode, "continuous");
+  EXPECT_EQ(b.min_link_bps, a.min_link_bps);  // bit for bit
+  EXPECT_EQ(b.max_step, 1.1);
+  EXPECT_EQ(b.class_queue_packets, 77);
+  EXPECT_NE(ErrorOf([] {
+              ActionSpec::Parse("linklab-obs/1;mode=discrete", "m");
+            }).find("is not a linklab-action/1 spec"),
+            std::string::npos);
+  std::string text = a.Text();
+  EXPECT_NE(ErrorOf([&] { ActionSpec::Parse(text + ";extra=1", "m"); }).find("unknown key extra"),
+            std::string::npos);
+  const std::string no_step =
+      text.substr(0, text.find(";max_step")) + text.substr(text.find(";class_queue_packets"));
+  EXPECT_NE(ErrorOf([&] { ActionSpec::Parse(no_step, "m"); }).find("m: no max_step"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace linklab::sim

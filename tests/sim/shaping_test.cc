@@ -75,6 +75,46 @@ TEST(ShapingFile, BadInputNamesFileLineKeyAndValue) {
   EXPECT_NE(ErrorOf([&] { ReadShapingFile(dir); }).find("is a directory"), std::string::npos);
 }
 
+// What packets each class takes on a real interface (the live runner's u32 filters).
+TEST(ShapingFile, MatchesDefaultToTheClassMarkAndMustNotOverlap) {
+  const std::string path = Write("match.ini",
+                                 "[shaping]\nlink_mbps = 8\n[bulk]\nrate_mbps = 2\n"
+                                 "match = port:5201, dscp:10\n[video]\nrate_mbps = 2\n"
+                                 "[gaming]\nrate_mbps = 1\nmatch = proto:icmp\n"
+                                 "[other]\nrate_mbps = 1\n");
+  const ShapingFile f = ReadShapingFile(path);
+  ASSERT_EQ(f.matches.size(), 4u);
+  ASSERT_EQ(f.matches[0].size(), 2u);
+  EXPECT_EQ(f.matches[0][0].Text(), "port:5201");
+  EXPECT_EQ(f.matches[0][1].Text(), "dscp:10");
+  ASSERT_EQ(f.matches[1].size(), 1u);  // video: its DSCP mark, AF41
+  EXPECT_EQ(f.matches[1][0].Text(), "dscp:34");
+  EXPECT_EQ(f.matches[2][0].Text(), "proto:icmp");
+  EXPECT_TRUE(f.matches[3].empty()) << "the default class takes what no other class does";
+
+  auto error = [](const std::string& text) {
+    const std::string bad = Write("bad_match.ini", text);
+    return ErrorOf([&] { ReadShapingFile(bad); });
+  };
+  const std::string two =
+      "[shaping]\nlink_mbps = 8\n[bulk]\nrate_mbps = 2\nmatch = port:80\n"
+      "[web]\nrate_mbps = 2\nmatch = port:443, port:80\n[other]\n"
+      "rate_mbps = 1\n";
+  const std::string overlap = error(two);
+  EXPECT_NE(overlap.find("bad_match.ini:8: [web] match port:80 overlaps [bulk]'s ("),
+            std::string::npos)
+      << overlap;
+  EXPECT_NE(error("[shaping]\nlink_mbps = 8\n[bulk]\nrate_mbps = 2\nmatch = port:99999\n"
+                  "[other]\nrate_mbps = 1\n")
+                .find("bad_match.ini:5: [bulk] match 'port:99999': port must be a whole number in "
+                      "1..65535"),
+            std::string::npos);
+  EXPECT_NE(error("[shaping]\nlink_mbps = 8\n[bulk]\nrate_mbps = 2\nmatch = mac:1\n"
+                  "[other]\nrate_mbps = 1\n")
+                .find("expected port:N, dscp:N or proto:icmp|tcp|udp|N"),
+            std::string::npos);
+}
+
 // The fluid HTB lends what the guaranteed rates leave in proportion to the quanta, as the
 // packet-level HTB's deficit round robin does (Htb.ExplicitQuantaSetTheSharesOfWhatIsLent).
 TEST(FluidHtb, LendsInProportionToQuanta) {
