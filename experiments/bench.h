@@ -16,6 +16,7 @@ struct BenchOptions {
   std::string policy;        // a learned policy (.onnx) to run beside autorate and static
   std::string classes;       // linklab-live's classes file ("": experiments/live/bench_classes.ini)
   std::string trace;         // a mahimahi trace for the capacity ("": a synthetic series)
+  std::string trace_out;     // live: write the series played as a mahimahi trace here
   double duration_s = 30.0;  // each mode's load
   double idle_s = 60.0;      // linklab-live alone with no traffic
   std::string live_binary;   // "": linklab-live next to the running program

@@ -270,6 +270,14 @@ core::Json BenchLive(const BenchOptions& options) {
   core::Json capacity = core::Json::object();
   BottleneckOptions bo;
   bo.capacity_mbps = CapacitySeries(options, capacity);
+  if (!options.trace_out.empty()) {
+    // The series as the simulator can replay it (experiments/live/live_eval.ini).
+    std::vector<double> starts;
+    for (size_t i = 0; i < bo.capacity_mbps.size(); ++i) starts.push_back(i * kStepS);
+    auto process = sim::PiecewiseCapacity(starts, bo.capacity_mbps, "bench live");
+    sim::WriteMahimahiTrace(*process, bo.capacity_mbps.size() * kStepS, options.trace_out);
+    capacity["trace_out"] = options.trace_out;
+  }
   bo.step_s = kStepS;
   bo.buffer_packets = 1000;
   bo.tcp = "cubic";

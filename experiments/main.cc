@@ -1,7 +1,9 @@
 // The linklab command line. Library code throws; only this file catches, prints one line and
 // exits: 2 for bad input (config, arguments), 1 for failures at run time.
 
+#include <algorithm>
 #include <boost/program_options.hpp>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -25,6 +27,7 @@
 #include "experiments/predictor.h"
 #include "experiments/run.h"
 #include "models/sequence_model.h"
+#include "sim/capacity.h"
 #include "sim/scenario.h"
 #include "sim/shaping.h"
 
@@ -401,8 +404,51 @@ double ParseDuration(const std::string& text, const std::string& what) {
 
 // dataset trace: the capacity of each of a scenario's links for one seed, as mahimahi traces
 // OUT.<link> (OUT.down, OUT.up): synthetic traces for experiments that need files.
+// dataset trace --dataset FILE: each link of a data set (a recording, a linklab-live run) as
+// mahimahi traces OUT.<link> of its capacity_mbps series (a live recording's is the delivered
+// rate), so that the sim replays it.
+int WriteDatasetTraces(const std::string& dataset, const std::string& out) {
+  datasets::Attributes attrs;
+  const core::MetricsLog log = datasets::ReadDataset(dataset, &attrs);
+  const std::filesystem::path folder = std::filesystem::path(out).parent_path();
+  if (!folder.empty()) std::filesystem::create_directories(folder);
+  int written = 0;
+  for (const auto& [table, data] : log.tables()) {
+    if (!core::StartsWith(table, "links/") || table.size() < 11 ||
+        table.substr(table.size() - 4) != "/all") {
+      continue;
+    }
+    const std::string link = table.substr(6, table.size() - 10);
+    const std::vector<double>& t = data.Column("time_s");
+    const std::vector<double>& dt = data.Column("interval_s");
+    const std::vector<double>& mbps = data.Column("capacity_mbps");
+    std::vector<double> starts, rates;
+    for (size_t i = 0; i < t.size(); ++i) {
+      starts.push_back(t[i] - dt[i] - (t[0] - dt[0]));
+      rates.push_back(std::isfinite(mbps[i]) ? std::max(0.0, mbps[i]) : 0.0);
+    }
+    if (starts.empty()) continue;
+    const double duration = t.back() - (t[0] - dt[0]);
+    auto process = sim::PiecewiseCapacity(starts, rates, dataset + ":" + link);
+    const std::string path = out + "." + link;
+    sim::WriteMahimahiTrace(*process, duration, path);
+    std::cerr << "linklab: " << path << ": " << link << " of " << dataset << ", "
+              << core::FormatDouble(std::round(process->MeanRateBps(0, duration) / 1e4) / 100)
+              << " Mbit/s mean over " << core::FormatDouble(duration) << " s\n";
+    ++written;
+  }
+  if (written == 0) {
+    throw std::invalid_argument("dataset trace --dataset " + dataset +
+                                ": no links/<link>/all table");
+  }
+  return 0;
+}
+
 int WriteScenarioTraces(const po::variables_map& vm, const std::string& out) {
-  if (!vm.count("scenario")) throw std::invalid_argument("dataset trace: missing --scenario");
+  if (vm.count("dataset")) return WriteDatasetTraces(vm["dataset"].as<std::string>(), out);
+  if (!vm.count("scenario")) {
+    throw std::invalid_argument("dataset trace: missing --scenario (or --dataset FILE.h5)");
+  }
   const double duration =
       vm.count("duration") ? ParseDuration(vm["duration"].as<std::string>(), "--duration") : 600;
   auto scenario = sim::MakeScenario(vm["scenario"].as<std::string>());
@@ -442,6 +488,10 @@ int CmdDataset(const std::vector<std::string>& args) {
   if (sub == "generate" || sub == "trace") {
     desc.add_options()("scenario", po::value<std::string>(), "scenario spec")(
         "seed", po::value<uint64_t>()->default_value(1), "seed");
+    if (sub == "trace") {
+      desc.add_options()("dataset", po::value<std::string>(),
+                         "a data set (e.g. a linklab-live --record file) instead of a scenario");
+    }
   } else {
     desc.add_options()("format", po::value<std::string>(), "mahimahi or pensieve")(
         "files", po::value<std::vector<std::string>>(), "trace files");
@@ -494,6 +544,8 @@ int CmdBench(const std::vector<std::string>& args) {
       "live: linklab-live's classes file (default experiments/live/bench_classes.ini)")(
       "trace", po::value<std::string>()->default_value(""),
       "live: a mahimahi trace for the downlink capacity (default: a synthetic 4-20 Mbit/s series)")(
+      "trace-out", po::value<std::string>()->default_value(""),
+      "live: also write the capacity series played as this mahimahi trace (for the simulator)")(
       "duration-s", po::value<double>()->default_value(30.0), "live: each mode's load, seconds")(
       "idle-s", po::value<double>()->default_value(60.0),
       "live: linklab-live alone with no traffic, seconds (0: skip)");
@@ -526,6 +578,7 @@ int CmdBench(const std::vector<std::string>& args) {
   opts.policy = vm["policy"].as<std::string>();
   opts.classes = vm["classes"].as<std::string>();
   opts.trace = vm["trace"].as<std::string>();
+  opts.trace_out = vm["trace-out"].as<std::string>();
   opts.duration_s = vm["duration-s"].as<double>();
   opts.idle_s = vm["idle-s"].as<double>();
   if (opts.steps < 0 || opts.steps > core::kMaxSteps) {

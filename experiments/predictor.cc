@@ -200,11 +200,7 @@ class LearnedForecaster : public models::Forecaster {
   }
   void Observe(size_t t) override { t_ = t; }
   double Predict(int) const override { return predicted_[t_]; }
-  double Calibrate(double raw) const override {
-    if (calibration_.empty()) return raw;
-    return calibration_[static_cast<size_t>(std::clamp(
-        static_cast<int>(raw * models::kConfidenceBins), 0, models::kConfidenceBins - 1))];
-  }
+  double Calibrate(double raw) const override { return models::Calibrated(calibration_, raw); }
 
  private:
   std::string name_;

@@ -28,6 +28,7 @@
 #include "live/netlink.h"
 #include "live/observer.h"
 #include "live/policy.h"
+#include "live/predictor.h"
 #include "live/probe.h"
 #include "live/server.h"
 #include "live/shaper.h"
@@ -187,10 +188,7 @@ class Runner {
     if (o_.leaf != "pfifo" && o_.leaf != "fq_codel" && o_.leaf != "auto") {
       throw std::invalid_argument("--leaf " + o_.leaf + ": pfifo, fq_codel or auto");
     }
-    if (!o_.predictor.empty()) {
-      throw std::invalid_argument("--predictor " + o_.predictor +
-                                  ": predictors do not run in linklab-live yet");
-    }
+    if (!o_.predictor.empty()) predictor_ = std::make_unique<LivePredictor>(o_.predictor);
     BaselineLimits limits;
     limits.min_link_bps = o_.min_link_mbps * 1e6;
     limits.max_link_bps = o_.max_link_mbps * 1e6;
@@ -386,6 +384,8 @@ class Runner {
       p.last = samples;
       Observe(p, samples, qos);
       Decide(p, samples, now_s, stale, adaptive, qos);
+      // The predictor reads the link the runner shapes (the downlink of `both`).
+      if (predictor_ && (&p == &points_.back())) Predict(samples.back(), now_s);
     }
     // The status document is for people and tools: twice a second is enough.
     if (now_s - last_status_s_ >= 0.5) {
@@ -505,6 +505,22 @@ class Runner {
     state_->AddDecision(std::move(d));
   }
 
+  void Predict(sim::LinkSample all, double now_s) {
+    SetLiveProxies(all);
+    if (!predictor_->Add(all)) return;
+    core::Row row = {{"time_s", now_s}, {"inference_us", predictor_->inference_us()}};
+    for (const Forecast& f : predictor_->forecasts()) {
+      const prometheus::Labels l = {{"target", f.target},
+                                    {"horizon_s", core::FormatDouble(f.horizon_s)}};
+      metrics_->prediction.Add(l).Set(f.value);
+      metrics_->prediction_confidence.Add(l).Set(f.confidence);
+      const std::string name = f.target + "@" + core::FormatDouble(f.horizon_s) + "s";
+      row.emplace_back(name, f.value);
+      row.emplace_back(name + ".confidence", f.confidence);
+    }
+    if (!o_.record.empty()) record_.Add("predictions", row);
+  }
+
   // A label value for a fallback's reason (its first words).
   static std::string Reason(const std::string& why) {
     if (core::StartsWith(why, "model failure")) return "model_failure";
@@ -531,7 +547,18 @@ class Runner {
                         {"in_force", ConfigJson(p.in_force)},
                         {"last_interval", classes}});
     }
+    core::Json forecasts = core::Json::array();
+    if (predictor_) {
+      for (const Forecast& f : predictor_->forecasts()) {
+        forecasts.push_back({{"target", f.target},
+                             {"horizon_s", f.horizon_s},
+                             {"value", Finite(f.value)},
+                             {"confidence", f.confidence}});
+      }
+    }
     core::Json status = {{"iface", o_.iface},
+                         {"predictor", o_.predictor},
+                         {"predictions", forecasts},
                          {"shadow", o_.shadow},
                          {"interval_ms", interval_s_ * 1000},
                          {"uptime_s", now_s},
@@ -582,6 +609,7 @@ class Runner {
   std::unique_ptr<ControlServer> server_;
   std::unique_ptr<Netlink> nl_;
   std::unique_ptr<IcmpProbe> probe_;
+  std::unique_ptr<LivePredictor> predictor_;
   core::MetricsLog record_;
   uint64_t fallbacks_ = 0;
   double last_sockets_s_ = -1e18, last_status_s_ = -1e18;

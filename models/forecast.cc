@@ -8,6 +8,7 @@
 #include "core/text.h"
 #include "datasets/recording.h"
 #include "sim/capacity.h"
+#include "sim/link_sample.h"
 
 namespace linklab::models {
 
@@ -50,29 +51,6 @@ Series FromTrace(const std::string& path, const std::string& format, double inte
   return s;
 }
 
-// The data-set column of each feature (SeriesFeatures order), and its scale: a counter per
-// interval becomes a rate when divided by the interval (`per_second`, times `scale`).
-struct FeatureColumn {
-  std::string feature, column;
-  bool per_second = false;
-  double scale = 1.0;
-};
-const std::vector<FeatureColumn>& FeatureColumns() {
-  static const std::vector<FeatureColumn> columns = {{"bandwidth", "capacity_mbps"},
-                                                     {"latency", "delay_p50_ms"},
-                                                     {"loss", "loss_rate"},
-                                                     {"jitter", "jitter_ms"},
-                                                     {"hour", "hour_of_day"},
-                                                     {"day", "day_of_week"},
-                                                     {"traffic", "bytes_offered", true, 8e-6},
-                                                     {"throughput", "bytes_delivered", true, 8e-6},
-                                                     {"packets", "packets_offered", true},
-                                                     {"rtt", "rtt_p50_ms"},
-                                                     {"delay_p95", "delay_p95_ms"},
-                                                     {"backlog", "backlog_bytes", false, 1e-3}};
-  return columns;
-}
-
 std::vector<Series> FromDataset(const std::string& path, double interval_s) {
   core::MetricsLog log;
   datasets::Attributes attrs;
@@ -113,7 +91,7 @@ std::vector<Series> FromDataset(const std::string& path, double interval_s) {
     Series s;
     s.name = fs::path(path).filename().string() + ":" + link;
     s.interval_s = interval_s;
-    for (const FeatureColumn& c : FeatureColumns()) {
+    for (const sim::SeriesFeatureColumn& c : sim::SeriesFeatureColumns()) {
       const std::string& feature = c.feature;
       if (imported && feature != "bandwidth") continue;
       std::vector<double> x = data.Column(c.column);
@@ -274,14 +252,6 @@ struct Sums {
   }
 };
 
-bool Within20(double predicted, double actual) {
-  return std::fabs(predicted - actual) <= 0.2 * actual;
-}
-
-int BinOf(double confidence) {
-  return std::clamp(static_cast<int>(confidence * kConfidenceBins), 0, kConfidenceBins - 1);
-}
-
 class Ensemble : public Forecaster {
  public:
   Ensemble(std::string how, std::string target, std::vector<std::unique_ptr<Forecaster>> parts)
@@ -304,7 +274,7 @@ class Ensemble : public Forecaster {
     for (size_t i = 0; i < parts_.size(); ++i) {
       parts_[i]->Observe(t);
       if (std::isfinite(made_[i][t]) && a > 0) {
-        recent_[i].Add(std::fabs(made_[i][t] - a) <= 0.2 * a);
+        recent_[i].Add(Within20(made_[i][t], a));
       }
     }
   }
@@ -357,7 +327,7 @@ std::unique_ptr<Forecaster> MakeEnsemble(const std::string& how, const std::stri
 const std::vector<std::string>& SeriesFeatures() {
   static const std::vector<std::string> names = [] {
     std::vector<std::string> n;
-    for (const FeatureColumn& c : FeatureColumns()) n.push_back(c.feature);
+    for (const sim::SeriesFeatureColumn& c : sim::SeriesFeatureColumns()) n.push_back(c.feature);
     return n;
   }();
   return names;
@@ -377,19 +347,6 @@ const std::vector<double>& Series::Feature(const std::string& feature) const {
            : std::string("; traces carry the bandwidth only, data sets recorded by `linklab "
                          "dataset generate` all of them")));
 }
-
-void RecentAccuracy::Add(bool hit) {
-  if (n_ == kConfidenceWindow) {
-    count_ -= hits_[static_cast<size_t>(next_)];
-  } else {
-    ++n_;
-  }
-  hits_[static_cast<size_t>(next_)] = hit;
-  count_ += hit;
-  next_ = (next_ + 1) % kConfidenceWindow;
-}
-
-double RecentAccuracy::Share() const { return (count_ + 1.0) / (n_ + 2.0); }
 
 std::vector<double> FitCalibration(const std::vector<int64_t>& predictions,
                                    const std::vector<double>& observed) {

@@ -35,12 +35,11 @@
 #include <string>
 #include <vector>
 
+#include "models/confidence.h"
+
 namespace linklab::models {
 
 constexpr double kMapeFloorMbps = 0.05;
-
-constexpr int kConfidenceWindow = 20;
-constexpr int kConfidenceBins = 10;
 
 // The features a series may carry, in order: bandwidth (Mbit/s: a data set's capacity_mbps),
 // latency (ms: delay_p50_ms), loss (ratio: loss_rate), jitter (ms: jitter_ms), hour (of the
@@ -91,18 +90,6 @@ class Forecaster {
 // 5 samples, the MPC video-streaming predictor; 0 when one of them is 0).
 std::vector<std::unique_ptr<Forecaster>> ClassicalForecasters(
     const std::string& target = "bandwidth");
-
-// Recent accuracy: of the last kConfidenceWindow predictions, the share that were within
-// +-20 %, smoothed as (hits + 1) / (n + 2).
-class RecentAccuracy {
- public:
-  void Add(bool hit);
-  double Share() const;
-
- private:
-  std::array<bool, kConfidenceWindow> hits_{};
-  int n_ = 0, next_ = 0, count_ = 0;
-};
 
 // Several forecasters of one target as one, the two ways source 003's pba_v3 combines its
 // datacenter and internet predictors: "mode" (the mode detector) follows, at each step, the part

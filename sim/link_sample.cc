@@ -116,4 +116,21 @@ LinkSamples SelectLinkSamples(const std::vector<LinkSample>& samples, const std:
   return out;
 }
 
+const std::vector<SeriesFeatureColumn>& SeriesFeatureColumns() {
+  static const std::vector<SeriesFeatureColumn> columns = {
+      {"bandwidth", "capacity_mbps"},
+      {"latency", "delay_p50_ms"},
+      {"loss", "loss_rate"},
+      {"jitter", "jitter_ms"},
+      {"hour", "hour_of_day"},
+      {"day", "day_of_week"},
+      {"traffic", "bytes_offered", true, 8e-6},
+      {"throughput", "bytes_delivered", true, 8e-6},
+      {"packets", "packets_offered", true},
+      {"rtt", "rtt_p50_ms"},
+      {"delay_p95", "delay_p95_ms"},
+      {"backlog", "backlog_bytes", false, 1e-3}};
+  return columns;
+}
+
 }  // namespace linklab::sim

@@ -74,6 +74,17 @@ const std::vector<std::string>& LinkSampleTruthFields();
 // >= 0, NaN sets them to 0. Throws std::invalid_argument for an unknown name.
 void SetLinkSampleField(LinkSample& s, const std::string& name, double value);
 
+// The predictors' series features and the LinkSample field each is read from (models/forecast.h
+// documents them): a counter per interval becomes a rate when divided by the interval
+// (`per_second`), times `scale`. In this order: bandwidth, latency, loss, jitter, hour, day,
+// traffic, throughput, packets, rtt, delay_p95, backlog.
+struct SeriesFeatureColumn {
+  std::string feature, column;
+  bool per_second = false;
+  double scale = 1.0;
+};
+const std::vector<SeriesFeatureColumn>& SeriesFeatureColumns();
+
 // One link's samples picked out of a step's: its "all" sample and, in the order of `classes`,
 // each class's. Throws std::invalid_argument, starting with `what`, naming the link and the
 // first one missing. Points into `samples`.

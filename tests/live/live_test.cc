@@ -203,8 +203,9 @@ TEST_F(LiveTest, EgressRootIsRestoredAfterSigterm) {
 }
 
 TEST_F(LiveTest, AutorateChangesTheRatesUnderLoadAndMetricsParse) {
+  const std::string record = (dir_ / "run.h5").string();
   live_ = StartLive({"--direction", "ingress", "--policy", "autorate", "--max-link-mbps", "20",
-                     "--probe", lab_->far_ip()});
+                     "--probe", lab_->far_ip(), "--record", record});
   ASSERT_TRUE(WaitFor([&] { return !Ifb().empty(); }, 10)) << live_->Err();
   auto server = lab_->StartIperfServer(5201);
   auto flow = lab_->StartDownlinkFlow(5201, 8);
@@ -242,6 +243,11 @@ TEST_F(LiveTest, AutorateChangesTheRatesUnderLoadAndMetricsParse) {
   EXPECT_NE(text.find("linklab_live_class_delivered_bps{class=\"bulk\",point=\"ingress\"}"),
             std::string::npos);
   Stop(*live_);
+  // The recording is a data set the sim replays: its downlink as a trace.
+  const std::string trace = (dir_ / "replay").string();
+  experiments::Run({LINKLAB_BINARY, "dataset", "trace", "--dataset", record, "-o", trace}, 60);
+  ASSERT_TRUE(fs::exists(trace + ".down"));
+  EXPECT_GT(fs::file_size(trace + ".down"), 1000u) << "a few seconds of megabits";
 }
 
 TEST_F(LiveTest, ShadowModeLeavesTcUntouchedAndStillDecides) {

@@ -10,6 +10,9 @@
 #include "core/files.h"
 #include "live/observer.h"
 #include "live/policy.h"
+#include "live/predictor.h"
+#include "models/network.h"
+#include "models/onnx_export.h"
 #include "sim/observation.h"
 #include "tests/test_util.h"
 
@@ -186,6 +189,70 @@ TEST(LivePolicy, BaselinesStartFromTheClassesFile) {
   const sim::HtbConfig first = autorate->Reset();
   EXPECT_DOUBLE_EQ(first.link_rate_bps, 8e6) << "autorate's base: the file's link_mbps";
   EXPECT_EQ(first.classes.size(), 4u);
+}
+
+// A predictor file of our own: a GRU whose output is the constant `level` (zero weights but the
+// output bias), over throughput and the hour, one target (throughput) one second ahead.
+std::string ConstantPredictor(const std::string& name, float level) {
+  models::SequenceNetWeights w;
+  w.model = "rnn";
+  w.window = 3;
+  w.input_size = 2;
+  w.output_size = 1;
+  models::SequencePathWeights p;
+  models::RecurrentWeights g;
+  g.cell = "gru";
+  g.input = 2;
+  g.hidden = 3;
+  g.weight_ih.assign(9 * 2, 0.0f);
+  g.weight_hh.assign(9 * 3, 0.0f);
+  g.bias_ih.assign(9, 0.0f);
+  g.bias_hh.assign(9, 0.0f);
+  p.recurrent.push_back(g);
+  p.out = {3, 1, std::vector<float>(3, 0.0f), {level}};
+  w.paths.push_back(p);
+  const std::map<std::string, std::string> meta = {
+      {"linklab.features", "[\"throughput\",\"hour\"]"},
+      {"linklab.targets", "[\"throughput\"]"},
+      {"linklab.horizons_s", "[1.0]"},
+      {"linklab.interval_s", "1"},
+      {"linklab.target", "level"},
+      {"linklab.scaler", "{\"mean\":[2.0,12.0],\"std\":[1.0,6.0]}"},
+      {"linklab.calibration", "{}"}};
+  return Write(name, models::ExportSequenceOnnx(w, meta));
+}
+
+TEST(LivePredictor, AggregatesIntervalsForecastsAndScoresItsConfidence) {
+  // The output is scaled: the model's 1.0 is 1 * std + mean = 3 Mbit/s.
+  LivePredictor right(ConstantPredictor("right.onnx", 1.0f));
+  LivePredictor wrong(ConstantPredictor("wrong.onnx", 5.0f));
+  EXPECT_DOUBLE_EQ(right.interval_s(), 1.0);
+  EXPECT_EQ(right.window(), 3);
+  int closed = 0;
+  for (int i = 1; i <= 10 * 30; ++i) {
+    const sim::LinkSample s = Sample("all", 3.0, 50);  // 0.1 s at 3 Mbit/s
+    const bool a = right.Add(s), b = wrong.Add(s);
+    EXPECT_EQ(a, b);
+    EXPECT_EQ(a, i % 10 == 0) << "one predictor interval every ten live intervals, at " << i;
+    if (!a) continue;
+    ++closed;
+    const Forecast& f = right.forecasts().at(0);
+    EXPECT_EQ(f.target, "throughput");
+    EXPECT_DOUBLE_EQ(f.horizon_s, 1.0);
+    if (closed < 3) {
+      EXPECT_TRUE(std::isnan(f.value)) << "no forecast before the window has filled";
+    } else {
+      EXPECT_NEAR(f.value, 3.0, 1e-5);
+      EXPECT_NEAR(wrong.forecasts()[0].value, 7.0, 1e-5);
+    }
+  }
+  EXPECT_GT(right.forecasts()[0].confidence, 0.9) << "always within 20 %";
+  EXPECT_LT(wrong.forecasts()[0].confidence, 0.1) << "never within 20 %";
+  // Not a predictor, a missing file.
+  EXPECT_NE(ErrorOf([] { LivePredictor p(kShippedPolicy); }).find("not a predictor"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf([] { LivePredictor p("/nonexistent/q.onnx"); }).find("no such file"),
+            std::string::npos);
 }
 
 }  // namespace
