@@ -191,7 +191,7 @@ void Netlink::AddLeaf(int ifindex, uint32_t parent, uint32_t handle, const std::
   }
   const int err = rtnl_qdisc_add(sock_, q.get(), NLM_F_CREATE | NLM_F_EXCL);
   if (err == -NLE_OPNOTSUPP || err == -NLE_OBJ_NOTFOUND) {
-    throw QdiscUnsupported("netlink: this kernel has no " + kind + " qdisc (" + Reason(err) + ")");
+    throw LeafUnsupported("netlink: this kernel has no " + kind + " qdisc (" + Reason(err) + ")");
   }
   Check(err, "adding the " + kind + " leaf " + TcHandleText(handle) + " on " + Name(ifindex));
 }

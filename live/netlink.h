@@ -65,6 +65,12 @@ class QdiscUnsupported : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The kernel lacks the leaf qdisc asked for (fq_codel, say).
+class LeafUnsupported : public QdiscUnsupported {
+ public:
+  using QdiscUnsupported::QdiscUnsupported;
+};
+
 class Netlink {
  public:
   Netlink();  // a NETLINK_ROUTE socket
@@ -85,7 +91,7 @@ class Netlink {
   void SetHtbClass(int ifindex, uint32_t parent, uint32_t handle, const HtbClassParams& p,
                    bool create);
   // A leaf qdisc under a class: "pfifo" or "fq_codel", `limit` packets. Throws
-  // QdiscUnsupported when the kernel lacks the kind.
+  // LeafUnsupported when the kernel lacks the kind.
   void AddLeaf(int ifindex, uint32_t parent, uint32_t handle, const std::string& kind,
                uint32_t limit);
   void AddIngressQdisc(int ifindex);

@@ -9,6 +9,10 @@ namespace linklab::live {
 namespace {
 
 uint64_t Delta(uint64_t now, uint64_t before) { return now >= before ? now - before : 0; }
+// Packet and drop counts come from the kernel's 32-bit statistics: they wrap.
+uint64_t Delta32(uint64_t now, uint64_t before) {
+  return static_cast<uint32_t>(static_cast<uint32_t>(now) - static_cast<uint32_t>(before));
+}
 
 // Nearest-rank percentile of `v` (sorted in place); NaN when empty.
 double Percentile(std::vector<double>& v, double q) {
@@ -20,8 +24,8 @@ double Percentile(std::vector<double>& v, double q) {
 
 void SetCounts(sim::LinkSample& s, const TcCounters& now, const TcCounters& before) {
   const uint64_t bytes = Delta(now.bytes, before.bytes);
-  const uint64_t packets = Delta(now.packets, before.packets);
-  const uint64_t drops = Delta(now.drops, before.drops);
+  const uint64_t packets = Delta32(now.packets, before.packets);
+  const uint64_t drops = Delta32(now.drops, before.drops);
   const double mean_packet = packets > 0 ? static_cast<double>(bytes) / packets : 1500.0;
   const double backlog_change =
       static_cast<double>(now.backlog_bytes) - static_cast<double>(before.backlog_bytes);

@@ -79,8 +79,19 @@ LivePredictor::LivePredictor(const std::string& path) : path_(path) {
                                 ": inconsistent predictor metadata (features, scaler, "
                                 "targets, horizons, window, interval)");
   }
+  for (size_t f = 0; f < features_.size(); ++f) {
+    if (!(std_[f] > 0) || !std::isfinite(std_[f]) || !std::isfinite(mean_[f])) {
+      throw std::invalid_argument(path + ": scaler of feature " + features_[f] +
+                                  " is not finite > 0");
+    }
+  }
   const auto& columns = sim::SeriesFeatureColumns();
   for (const std::string& f : features_) {
+    if (f == "jitter") {
+      throw std::invalid_argument(path +
+                                  ": feature jitter (one-way delay variation) is not one "
+                                  "an interface gives");
+    }
     const auto it = std::find_if(columns.begin(), columns.end(),
                                  [&](const sim::SeriesFeatureColumn& c) { return c.feature == f; });
     if (it == columns.end()) {
@@ -111,6 +122,16 @@ LivePredictor::LivePredictor(const std::string& path) : path_(path) {
   input_.resize(static_cast<size_t>(runtime_->input_size()));
 }
 
+void LivePredictor::SetLiveInterval(double live_interval_s) {
+  const double k = interval_s_ / live_interval_s;
+  if (std::llround(k) < 1 || std::fabs(k - std::llround(k)) > 1e-6) {
+    throw std::invalid_argument(path_ + ": its interval " + core::FormatDouble(interval_s_) +
+                                " s is not a whole number of decision intervals (" +
+                                core::FormatDouble(live_interval_s) + " s)");
+  }
+  per_interval_ = std::llround(k);
+}
+
 bool LivePredictor::Add(const sim::LinkSample& all) {
   const auto& columns = sim::SeriesFeatureColumns();
   for (size_t f = 0; f < features_.size(); ++f) {
@@ -120,9 +141,9 @@ bool LivePredictor::Add(const sim::LinkSample& all) {
     ++count_[f];
     last_[f] = v;
   }
-  pending_s_ += all.interval_s;
-  if (pending_s_ < interval_s_ * (1 - 1e-6)) return false;
-  pending_s_ = 0.0;
+  if (per_interval_ < 1) throw std::logic_error("LivePredictor::Add before SetLiveInterval");
+  if (++pending_ < per_interval_) return false;
+  pending_ = 0;
   // Close the interval as data sets do: the mean of the finite values (the clock's last); an
   // interval without one holds the previous value.
   std::vector<double> x(features_.size());

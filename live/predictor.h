@@ -39,6 +39,9 @@ class LivePredictor {
 
   double interval_s() const { return interval_s_; }
   int64_t window() const { return window_; }
+  // The runner's decision interval: a predictor interval closes every interval_s() /
+  // `live_interval_s` samples. Throws std::invalid_argument unless that is a whole number.
+  void SetLiveInterval(double live_interval_s);
   // Adds one live interval's "all" sample of the link (proxies set); returns true when it
   // closed a predictor interval (and so updated forecasts()).
   bool Add(const sim::LinkSample& all);
@@ -59,7 +62,8 @@ class LivePredictor {
   std::vector<std::vector<double>> calibration_;  // per (horizon, target)
 
   // The interval being aggregated.
-  double pending_s_ = 0.0;
+  int64_t per_interval_ = 0;  // live samples per predictor interval
+  int64_t pending_ = 0;
   std::vector<double> sum_, last_;
   std::vector<int64_t> count_;
   std::vector<double> held_;  // the previous interval's value per feature

@@ -104,7 +104,9 @@ std::vector<double> IcmpProbe::Collect() {
     if (h->type != ICMP_ECHOREPLY || ntohs(h->un.echo.id) != id_) continue;
     const auto it = pending_.find(ntohs(h->un.echo.sequence));
     if (it == pending_.end()) continue;
-    rtts.push_back((arrived - it->second) * 1e3);
+    const double rtt_ms = (arrived - it->second) * 1e3;
+    // A step of the wall clock between send and arrival gives nonsense: drop it.
+    if (rtt_ms >= 0 && rtt_ms < 10000) rtts.push_back(rtt_ms);
     pending_.erase(it);
     ++received_;
   }

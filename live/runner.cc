@@ -4,6 +4,7 @@
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
+#include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -56,27 +57,40 @@ void InstallSignals() {
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
-// `next` with every total, rate and ceil within x max_step of `prev`'s, then the QoS floors,
-// then ceil within [rate, total].
-sim::HtbConfig Bounded(const sim::HtbConfig& prev, sim::HtbConfig next, double max_step,
-                       const std::map<sim::AppClass, QosRequirement>& qos) {
+// `next` with every total, rate and ceil within x max_step of `prev`'s.
+sim::HtbConfig Bounded(const sim::HtbConfig& prev, sim::HtbConfig next, double max_step) {
   auto bound = [max_step](double to, double from) {
     return std::clamp(to, from / max_step, from * max_step);
   };
   next.link_rate_bps = bound(next.link_rate_bps, prev.link_rate_bps);
-  double floors = 0.0;
   for (sim::HtbClassConfig& c : next.classes) {
     for (const sim::HtbClassConfig& p : prev.classes) {
       if (p.app_class != c.app_class) continue;
       c.rate_bps = bound(c.rate_bps, p.rate_bps);
       c.ceil_bps = bound(c.ceil_bps, p.ceil_bps);
     }
+  }
+  for (sim::HtbClassConfig& c : next.classes) {
+    c.rate_bps = std::min(c.rate_bps, next.link_rate_bps);
+    c.ceil_bps = std::clamp(c.ceil_bps, c.rate_bps, next.link_rate_bps);
+  }
+  return next;
+}
+
+// The QoS floors on `next` (every path: policy, fallback, adaptive off): each class at least
+// its min_mbps; the total grows toward the floors' sum by at most x max_step per interval from
+// `prev`'s, and the rates are then held within it (a floor cannot unshape the link at once).
+sim::HtbConfig WithFloors(const sim::HtbConfig& prev, sim::HtbConfig next, double max_step,
+                          const std::map<sim::AppClass, QosRequirement>& qos) {
+  if (qos.empty()) return next;
+  double floors = 0.0;
+  for (sim::HtbClassConfig& c : next.classes) {
     const auto q = qos.find(c.app_class);
     if (q != qos.end()) c.rate_bps = std::max(c.rate_bps, q->second.min_mbps * 1e6);
     floors += c.rate_bps;
   }
-  // A QoS floor wins over the total: the root grows to the guaranteed rates.
-  if (!qos.empty()) next.link_rate_bps = std::max(next.link_rate_bps, floors);
+  next.link_rate_bps =
+      std::max(next.link_rate_bps, std::min(floors, prev.link_rate_bps * max_step));
   for (sim::HtbClassConfig& c : next.classes) {
     c.rate_bps = std::min(c.rate_bps, next.link_rate_bps);
     c.ceil_bps = std::clamp(c.ceil_bps, c.rate_bps, next.link_rate_bps);
@@ -154,7 +168,7 @@ struct Point {
   std::unique_ptr<TcShaper> shaper;  // null in shadow mode
   std::unique_ptr<Observer> observer;
   sim::HtbConfig in_force;  // applied (or, in shadow mode, what the policy believes)
-  int model_failures = 0;
+  int model_failures = 0, read_failures = 0;
   std::vector<sim::LinkSample> last;
 };
 
@@ -214,6 +228,7 @@ class Runner {
       Log("note: the policy was trained at a step of " + core::FormatDouble(trained_s * 1000) +
           " ms, it runs every " + core::FormatDouble(interval_s_ * 1000) + " ms");
     }
+    if (predictor_) predictor_->SetLiveInterval(interval_s_);
     if (!(o_.tcp_rtt_ms >= 0)) {
       throw std::invalid_argument("--tcp-rtt-ms " + core::FormatDouble(o_.tcp_rtt_ms) +
                                   ": must be >= 0");
@@ -249,31 +264,53 @@ class Runner {
     if (o_.listen != "off" && !o_.listen.empty()) {
       ServerOptions so = ParseListen(o_.listen);
       so.token = o_.token;
-      server_ = std::make_unique<ControlServer>(*state_, so);
+      // The server's threads inherit this mask: SIGINT and SIGTERM reach the loop's thread
+      // (and interrupt its sleep), not theirs.
+      sigset_t stop, old_mask;
+      sigemptyset(&stop);
+      for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&stop, sig);
+      pthread_sigmask(SIG_BLOCK, &stop, &old_mask);
+      try {
+        server_ = std::make_unique<ControlServer>(*state_, so);
+      } catch (...) {
+        pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+        throw;
+      }
+      pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
       Log("serving /metrics and /api on " + so.address + ":" + std::to_string(server_->port()));
     }
     if (!o_.shadow) {
       nl_ = std::make_unique<Netlink>();
-      for (Point& p : points_) {
-        std::string leaf = o_.leaf == "auto" ? "fq_codel" : o_.leaf;
-        p.shaper =
-            std::make_unique<TcShaper>(*nl_, o_.iface, p.direction, classes_, leaf, o_.state_dir);
-      }
-      for (Point& p : points_) {
-        const sim::HtbConfig first = p.policy->Reset();
-        try {
-          p.shaper->Install(first);
-        } catch (const QdiscUnsupported& e) {
-          if (o_.leaf != "auto") throw;
-          Log(std::string("fq_codel leaves: ") + e.what() + "; the leaves are pfifo");
-          p.shaper = std::make_unique<TcShaper>(*nl_, o_.iface, p.direction, classes_, "pfifo",
-                                                o_.state_dir);
-          p.shaper->Install(first);
+      std::string leaf = o_.leaf == "auto" ? "fq_codel" : o_.leaf;
+      try {
+        for (Point& p : points_) {
+          p.shaper =
+              std::make_unique<TcShaper>(*nl_, o_.iface, p.direction, classes_, leaf, o_.state_dir);
         }
-        p.in_force = first;
-        Log(std::string("shaping ") + p.label + " of " + o_.iface + " on " +
-            p.shaper->shaped_device() + " (htb, " + p.shaper->leaf() + " leaves), policy " +
-            p.policy->name());
+        for (Point& p : points_) {
+          const sim::HtbConfig first = p.policy->Reset();
+          try {
+            p.shaper->Install(first);
+          } catch (const LeafUnsupported& e) {
+            if (o_.leaf != "auto") throw;
+            Log(std::string("fq_codel leaves: ") + e.what() + "; the leaves are pfifo");
+            leaf = "pfifo";
+            for (Point& q : points_) {
+              if (!q.shaper->installed()) {
+                q.shaper = std::make_unique<TcShaper>(*nl_, o_.iface, q.direction, classes_, leaf,
+                                                      o_.state_dir);
+              }
+            }
+            p.shaper->Install(first);
+          }
+          p.in_force = first;
+          Log(std::string("shaping ") + p.label + " of " + o_.iface + " on " +
+              p.shaper->shaped_device() + " (htb, " + p.shaper->leaf() + " leaves), policy " +
+              p.policy->name());
+        }
+      } catch (...) {
+        RestoreAll();  // what the points before the failing one installed
+        throw;
       }
     } else {
       nl_ = std::make_unique<Netlink>();
@@ -291,10 +328,13 @@ class Runner {
       std::fprintf(stderr, "linklab-live: error: %s\n", e.what());
       code = 1;
     }
-    for (Point& p : points_) {
-      if (p.shaper) p.shaper->Restore();
+    if (!RestoreAll()) {
+      std::fprintf(stderr, "linklab-live: error: %s is not as it was found (see above)\n",
+                   o_.iface.c_str());
+      code = 1;
+    } else if (!o_.shadow) {
+      Log("restored " + o_.iface);
     }
-    if (!o_.shadow) Log("restored " + o_.iface);
     try {
       WriteRecording();
     } catch (const std::exception& e) {
@@ -305,6 +345,15 @@ class Runner {
   }
 
  private:
+  // Restores every point; false when something could not be removed.
+  bool RestoreAll() noexcept {
+    bool clean = true;
+    for (Point& p : points_) {
+      if (p.shaper) clean = p.shaper->Restore() && clean;
+    }
+    return clean;
+  }
+
   void Log(const std::string& line) const {
     if (!o_.quiet) std::fprintf(stderr, "linklab-live: %s\n", line.c_str());
   }
@@ -376,10 +425,19 @@ class Runner {
     metrics_->adaptive.Set(adaptive ? 1 : 0);
     const auto qos = state_->qos();
     for (Point& p : points_) {
-      std::vector<sim::LinkSample> samples =
-          p.shaper ? p.observer->FromTree(p.shaper->Read(), read_sockets ? &sockets : nullptr,
-                                          now_s, probe_rtts)
-                   : p.observer->FromLink(nl_->ReadLink(o_.iface), sockets, now_s, probe_rtts);
+      std::vector<sim::LinkSample> samples;
+      try {
+        samples = p.shaper
+                      ? p.observer->FromTree(p.shaper->Read(), read_sockets ? &sockets : nullptr,
+                                             now_s, probe_rtts)
+                      : p.observer->FromLink(nl_->ReadLink(o_.iface), sockets, now_s, probe_rtts);
+        p.read_failures = 0;
+      } catch (const TreeGone&) {
+        throw;
+      } catch (const std::runtime_error& e) {
+        ReadFailed(p, now_s, e.what(), qos);
+        continue;
+      }
       if (samples.empty()) continue;  // the first read: no interval yet
       p.last = samples;
       Observe(p, samples, qos);
@@ -469,8 +527,9 @@ class Runner {
       d.reason = "adaptive shaping off";
       next = classes_.config;
     } else {
-      next = Bounded(p.in_force, step.config, o_.max_step, qos);
+      next = Bounded(p.in_force, step.config, o_.max_step);
     }
+    next = WithFloors(p.in_force, next, o_.max_step, qos);
     d.config = next;
     // Whether the policy's own decision took effect.
     d.applied = !o_.shadow && adaptive && fallback.empty();
@@ -521,6 +580,27 @@ class Runner {
     if (!o_.record.empty()) record_.Add("predictions", row);
   }
 
+  // No observation this interval (a netlink read failed): the static safe config, a decision
+  // that says why; after max_model_failures in a row the run stops.
+  void ReadFailed(Point& p, double now_s, const std::string& why,
+                  const std::map<sim::AppClass, QosRequirement>& qos) {
+    if (++p.read_failures >= o_.max_model_failures) {
+      throw std::runtime_error("reading " + p.label + " failed " + std::to_string(p.read_failures) +
+                               " times in a row: " + why);
+    }
+    Decision d;
+    d.time_s = now_s;
+    d.source = "fallback";
+    d.reason = "stale observation: " + why;
+    d.config = WithFloors(p.in_force, classes_.config, o_.max_step, qos);
+    if (p.shaper) p.shaper->Apply(d.config);
+    p.in_force = d.config;
+    metrics_->fallbacks.Add({{"point", p.label}, {"reason", "stale"}}).Increment();
+    metrics_->decisions.Add({{"point", p.label}, {"source", "fallback"}}).Increment();
+    ++fallbacks_;
+    state_->AddDecision(std::move(d));
+  }
+
   // A label value for a fallback's reason (its first words).
   static std::string Reason(const std::string& why) {
     if (core::StartsWith(why, "model failure")) return "model_failure";
@@ -565,7 +645,7 @@ class Runner {
                          {"decisions", state_->decisions_total()},
                          {"fallbacks", fallbacks_},
                          {"points", points}};
-    state_->SetStatusJson(status.dump());
+    state_->SetStatusJson(core::DumpJson(status));
   }
 
   void Progress(double now_s) {
@@ -603,11 +683,11 @@ class Runner {
   sim::ShapingFile classes_;
   std::string classes_text_;
   double interval_s_ = 0.1;
+  std::unique_ptr<Netlink> nl_;  // before points_: their shapers use it when destroyed
   std::vector<Point> points_;
   std::unique_ptr<ControlState> state_;
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<ControlServer> server_;
-  std::unique_ptr<Netlink> nl_;
   std::unique_ptr<IcmpProbe> probe_;
   std::unique_ptr<LivePredictor> predictor_;
   core::MetricsLog record_;

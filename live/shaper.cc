@@ -70,17 +70,28 @@ HtbClassParams Params(double rate_bps, double ceil_bps, int prio, double quantum
 }
 
 // u32 keys of one match, for IPv4 or IPv6 (words of the network header, host order; a
-// transport header right after a 20-byte IPv4 or the 40-byte IPv6 header).
+// transport header right after a 20-byte IPv4 or the 40-byte IPv6 header: packets with IPv4
+// options or IPv6 extension headers fall into the default class). Each inner list is one
+// filter whose keys must all match.
 std::vector<std::vector<U32Key>> Keys(const sim::PacketMatch& m, bool ipv6) {
   const auto v = static_cast<uint32_t>(m.value);
+  auto proto = [ipv6](uint32_t p) {
+    return ipv6 ? U32Key{p << 8, 0xFF00u, 4} : U32Key{p << 16, 0xFFu << 16, 8};
+  };
   switch (m.kind) {
     case sim::PacketMatch::Kind::kDscp:
       return {{ipv6 ? U32Key{v << 22, 0x3Fu << 22, 0} : U32Key{v << 18, 0xFCu << 16, 0}}};
     case sim::PacketMatch::Kind::kProto:
-      return {{ipv6 ? U32Key{v << 8, 0xFF00u, 4} : U32Key{v << 16, 0xFFu << 16, 8}}};
+      return {{proto(ipv6 && v == 1 ? 58 : v)}};  // proto:icmp is ICMPv6 over IPv6
     case sim::PacketMatch::Kind::kPort: {
+      // Source or destination port of TCP or UDP: four filters.
       const int off = ipv6 ? 40 : 20;
-      return {{U32Key{v << 16, 0xFFFF0000u, off}}, {U32Key{v, 0xFFFFu, off}}};  // sport, dport
+      std::vector<std::vector<U32Key>> out;
+      for (uint32_t p : {6u, 17u}) {
+        out.push_back({proto(p), U32Key{v << 16, 0xFFFF0000u, off}});
+        out.push_back({proto(p), U32Key{v, 0xFFFFu, off}});
+      }
+      return out;
     }
   }
   return {};
@@ -98,12 +109,17 @@ std::vector<std::string> TcShaper::RemoveLeftovers(Netlink& nl, const std::strin
                                                    const std::string& state_dir) {
   std::vector<std::string> removed;
   const int ifindex = nl.IfIndex(iface);
+  bool ours[2] = {false, false};  // a direction this run shapes already
   for (Direction d : {Direction::kEgress, Direction::kIngress}) {
     const std::string path = StateFile(state_dir, iface, d);
     if (!fs::exists(path)) continue;
     const auto kv = ReadState(path);
     const long pid = kv.count("pid") ? std::strtol(kv.at("pid").c_str(), nullptr, 10) : 0;
-    if (pid != getpid() && LiveRunnerAlive(pid)) {
+    if (pid == getpid()) {  // another shaping point of this run
+      ours[static_cast<int>(d)] = true;
+      continue;
+    }
+    if (LiveRunnerAlive(pid)) {
       throw std::runtime_error("--iface " + iface + ": linklab-live (pid " + std::to_string(pid) +
                                ") shapes its " + DirectionName(d) + " already (state file " + path +
                                ")");
@@ -131,13 +147,15 @@ std::vector<std::string> TcShaper::RemoveLeftovers(Netlink& nl, const std::strin
     fs::remove(path);
   }
   // Leftovers without a state file (its folder was cleared): our handle says whose they are.
-  if (ifindex > 0) {
+  if (ifindex > 0 && !ours[static_cast<int>(Direction::kEgress)]) {
     for (const QdiscInfo& q : nl.Qdiscs(ifindex)) {
       if (q.parent == kTcRoot && (q.handle >> 16) == kHtbMajor) {
         nl.DeleteQdisc(ifindex, kTcRoot, q.handle);
         removed.push_back("an htb root " + TcHandleText(q.handle) + " left on " + iface);
       }
     }
+  }
+  if (ifindex > 0 && !ours[static_cast<int>(Direction::kIngress)]) {
     if (nl.IfIndex(IfbName(ifindex)) > 0) {
       nl.DeleteQdisc(ifindex, kTcIngress, TcHandle(0xFFFF, 0));
       nl.DeleteLink(IfbName(ifindex));
@@ -293,8 +311,8 @@ void TcShaper::Apply(const sim::HtbConfig& config) {
   }
 }
 
-void TcShaper::Restore() noexcept {
-  if (!touched_) return;
+bool TcShaper::Restore() noexcept {
+  if (!touched_) return true;
   bool clean = true;
   auto attempt = [&](const char* what, auto&& op) {
     try {
@@ -317,7 +335,8 @@ void TcShaper::Restore() noexcept {
     fs::remove(state_file_, ec);
   }
   installed_ = false;
-  touched_ = false;
+  touched_ = !clean;  // a later call retries
+  return clean;
 }
 
 ShaperCounters TcShaper::Read() {
@@ -325,15 +344,14 @@ ShaperCounters TcShaper::Read() {
   const std::map<uint32_t, TcCounters> all = nl_.ClassCounters(shaped_index_);
   const auto total = all.find(TcHandle(kHtbMajor, kRootClassMinor));
   if (total == all.end()) {
-    throw std::runtime_error("tc: the htb tree on " + shaped_dev_ +
-                             " is gone (someone removed it)");
+    throw TreeGone("tc: the htb tree on " + shaped_dev_ + " is gone (someone removed it)");
   }
   out.total = total->second;
   for (const sim::HtbClassConfig& c : in_force_.classes) {
     const auto it = all.find(ClassHandle(c.app_class));
     if (it == all.end()) {
-      throw std::runtime_error(std::string("tc: class ") + sim::AppClassName(c.app_class) +
-                               " is gone from " + shaped_dev_);
+      throw TreeGone(std::string("tc: class ") + sim::AppClassName(c.app_class) + " is gone from " +
+                     shaped_dev_);
     }
     out.classes[c.app_class] = it->second;
   }

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <map>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,12 @@ struct ShaperCounters {
   std::map<sim::AppClass, TcCounters> classes;
 };
 
+// The shaping tree is no longer on the device (someone removed it).
+class TreeGone : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 class TcShaper {
  public:
   // Checks the interface (std::invalid_argument "--iface X: no such interface" when missing),
@@ -53,8 +60,10 @@ class TcShaper {
   // classes the tree was installed with.
   void Apply(const sim::HtbConfig& config);
   // Deletes everything Install made and the state file; never throws (says on stderr what
-  // it could not remove). Safe to call twice.
-  void Restore() noexcept;
+  // it could not remove, keeps the state file then and returns false). Safe to call twice.
+  bool Restore() noexcept;
+  // Throws TreeGone when the tree or a class was removed behind our back, std::runtime_error
+  // for a failed read.
   ShaperCounters Read();
 
   bool installed() const { return installed_; }

@@ -49,7 +49,8 @@ void Dump(int fd, uint8_t family, std::vector<TcpSocket>& out) {
   msg.req.sdiag_family = family;
   msg.req.sdiag_protocol = IPPROTO_TCP;
   msg.req.idiag_states = 1u << kEstablished;
-  msg.req.idiag_ext = (1u << (INET_DIAG_INFO - 1)) | (1u << (INET_DIAG_TOS - 1));
+  msg.req.idiag_ext =
+      (1u << (INET_DIAG_INFO - 1)) | (1u << (INET_DIAG_TOS - 1)) | (1u << (INET_DIAG_TCLASS - 1));
   sockaddr_nl kernel{};
   kernel.nl_family = AF_NETLINK;
   if (sendto(fd, &msg, sizeof msg, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) < 0) {
@@ -80,8 +81,8 @@ void Dump(int fd, uint8_t family, std::vector<TcpSocket>& out) {
       int len = static_cast<int>(h->nlmsg_len - NLMSG_LENGTH(sizeof *d));
       for (auto* a = reinterpret_cast<rtattr*>(const_cast<inet_diag_msg*>(d) + 1); RTA_OK(a, len);
            a = RTA_NEXT(a, len)) {
-        if (a->rta_type == INET_DIAG_TOS && RTA_PAYLOAD(a) >= 1) {
-          s.tos = *static_cast<const uint8_t*>(RTA_DATA(a));
+        if (a->rta_type == (s.ipv6 ? INET_DIAG_TCLASS : INET_DIAG_TOS) && RTA_PAYLOAD(a) >= 1) {
+          s.tos = *static_cast<const uint8_t*>(RTA_DATA(a));  // the traffic class for IPv6
         } else if (a->rta_type == INET_DIAG_INFO) {
           tcp_info info{};
           std::memcpy(&info, RTA_DATA(a), std::min<size_t>(RTA_PAYLOAD(a), sizeof info));

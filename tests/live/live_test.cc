@@ -72,7 +72,9 @@ class LiveTest : public ::testing::Test {
   }
   void TearDown() override {
     live_.reset();
-    if (lab_) EXPECT_EQ(TcState(), before_) << "the interface was not left as it was found";
+    if (lab_) {
+      EXPECT_EQ(TcState(), before_) << "the interface was not left as it was found";
+    }
     lab_.reset();
     std::error_code ec;
     fs::remove_all(dir_, ec);
@@ -293,6 +295,37 @@ TEST_F(LiveTest, AfterSigkillTheNextStartRemovesTheLeftovers) {
   ASSERT_TRUE(WaitFor([&] { return live_->Err().find("removed") != std::string::npos; }, 10))
       << live_->Err();
   ASSERT_TRUE(WaitFor([&] { return Classes(Ifb()).find("4c4c:15") != std::string::npos; }, 10));
+  Stop(*live_);
+  EXPECT_EQ(Ifb(), "");
+}
+
+// Both directions at once, leaves chosen by what the kernel has, and a QoS floor from the API.
+TEST_F(LiveTest, BothDirectionsAutoLeavesAndAQosFloor) {
+  live_ = StartLive({"--direction", "both", "--policy", "static", "--leaf", "auto"});
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return !Ifb().empty() && Classes(Ifb()).find("4c4c:15") != std::string::npos &&
+               Classes(lab_->near_dev()).find("4c4c:15") != std::string::npos;
+      },
+      10))
+      << live_->Err();
+  const std::string qdiscs = Tc({"qdisc", "show", "dev", lab_->near_dev()});
+  const bool fq_codel = qdiscs.find("fq_codel") != std::string::npos;
+  if (!fq_codel) {
+    EXPECT_NE(live_->Err().find("the leaves are pfifo"), std::string::npos) << live_->Err();
+    EXPECT_NE(qdiscs.find("pfifo"), std::string::npos) << qdiscs;
+  }
+  EXPECT_EQ(core::Trim(Post("/api/qos", "{\"class\": \"gaming\", \"min_mbps\": 3}")), "200");
+  EXPECT_EQ(core::Trim(Post("/api/qos", "{\"class\": \"gamin\", \"min_mbps\": 3}")), "400");
+  const std::regex gaming(R"(class htb 4c4c:12 parent 4c4c:1 leaf 12: prio 0 rate (\S+))");
+  auto rate = [&](const std::string& dev) {
+    std::smatch m;
+    const std::string text = Classes(dev);
+    return std::regex_search(text, m, gaming) ? std::string(m[1]) : std::string();
+  };
+  EXPECT_TRUE(
+      WaitFor([&] { return rate(Ifb()) == "3Mbit" && rate(lab_->near_dev()) == "3Mbit"; }, 5))
+      << "the floor holds in both directions: " << rate(Ifb()) << " " << rate(lab_->near_dev());
   Stop(*live_);
   EXPECT_EQ(Ifb(), "");
 }

@@ -227,6 +227,10 @@ TEST(LivePredictor, AggregatesIntervalsForecastsAndScoresItsConfidence) {
   LivePredictor right(ConstantPredictor("right.onnx", 1.0f));
   LivePredictor wrong(ConstantPredictor("wrong.onnx", 5.0f));
   EXPECT_DOUBLE_EQ(right.interval_s(), 1.0);
+  EXPECT_NE(ErrorOf([&] { right.SetLiveInterval(0.3); }).find("not a whole number"),
+            std::string::npos);
+  right.SetLiveInterval(0.1);
+  wrong.SetLiveInterval(0.1);
   EXPECT_EQ(right.window(), 3);
   int closed = 0;
   for (int i = 1; i <= 10 * 30; ++i) {
