@@ -49,20 +49,6 @@ std::string Program(const std::string& name) {
 
 double Clamped(double mbps) { return std::max(mbps, kMinCapacityMbps); }
 
-// Why an iperf3 client failed: the "error" of its JSON report, else its stderr.
-std::string IperfFailure(const Child& client) {
-  try {
-    const core::Json report = core::ParseJson(client.Out(), "iperf3 -J output");
-    if (report.contains("error") && report.at("error").is_string()) {
-      return "`" + client.Text() + "` failed (exit " + std::to_string(client.exit_code()) +
-             "): " + report.at("error").get<std::string>();
-    }
-  } catch (const std::invalid_argument&) {
-    // Not JSON: its stderr says more.
-  }
-  return client.Failure();
-}
-
 }  // namespace
 
 std::string BottleneckMissing() {

@@ -230,20 +230,6 @@ const ClassCounters& CountersOf(const std::map<std::string, ClassCounters>& all,
   return it->second;
 }
 
-// Why an iperf3 client failed: the "error" of its JSON report, else its stderr.
-std::string IperfFailure(const Child& client) {
-  try {
-    const core::Json report = core::ParseJson(client.Out(), "iperf3 -J output");
-    if (report.contains("error") && report.at("error").is_string()) {
-      return "`" + client.Text() + "` failed (exit " + std::to_string(client.exit_code()) +
-             "): " + report.at("error").get<std::string>();
-    }
-  } catch (const std::invalid_argument&) {
-    // Not JSON: its stderr says more.
-  }
-  return client.Failure();
-}
-
 // True when `port` listens for TCP in namespace `ns`.
 bool Listening(const std::string& ip, const std::string& ss, const std::string& ns, int port) {
   const std::string text = Run({ip, "netns", "exec", ns, ss, "-H", "-l", "-t", "-n"});

@@ -12,9 +12,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <thread>
 
+#include "core/json.h"
 #include "core/text.h"
 
 extern char** environ;
@@ -227,6 +229,19 @@ void RemoveStaleNamespaces(const std::string& ip, const std::string& prefix) {
       // Someone else's to clean; it does not stand in the way of a run under other names.
     }
   }
+}
+
+std::string IperfFailure(const Child& client) {
+  try {
+    const core::Json report = core::ParseJson(client.Out(), "iperf3 -J output");
+    if (report.contains("error") && report.at("error").is_string()) {
+      return "`" + client.Text() + "` failed (exit " + std::to_string(client.exit_code()) +
+             "): " + report.at("error").get<std::string>();
+    }
+  } catch (const std::invalid_argument&) {
+    // Not JSON: its stderr says more.
+  }
+  return client.Failure();
 }
 
 }  // namespace linklab::experiments

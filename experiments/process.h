@@ -114,4 +114,7 @@ std::string Run(const std::vector<std::string>& argv, double timeout_s = kComman
 // those it cannot delete.
 void RemoveStaleNamespaces(const std::string& ip, const std::string& prefix);
 
+// Why an iperf3 client (run with -J) failed: the "error" of its JSON report, else its stderr.
+std::string IperfFailure(const Child& client);
+
 }  // namespace linklab::experiments
