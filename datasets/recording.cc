@@ -116,4 +116,13 @@ core::MetricsLog ReadDataset(const std::string& path, Attributes* attrs) {
   return ReadTables(path, kDatasetFile, attrs);
 }
 
+std::string AllTableLink(const std::string& table) {
+  const std::string head = "links/", tail = "/all";
+  if (table.size() <= head.size() + tail.size() || !core::StartsWith(table, head) ||
+      table.compare(table.size() - tail.size(), tail.size(), tail) != 0) {
+    return "";
+  }
+  return table.substr(head.size(), table.size() - head.size() - tail.size());
+}
+
 }  // namespace linklab::datasets

@@ -30,5 +30,7 @@ void ImportTraces(const std::vector<std::string>& files, const std::string& form
 
 // Reads a data set back: tables "links/<link>/<class>" with the LinkSample fields as columns.
 core::MetricsLog ReadDataset(const std::string& path, Attributes* attrs = nullptr);
+// The link of a data set's table name "links/<link>/all"; "" for any other table.
+std::string AllTableLink(const std::string& table);
 
 }  // namespace linklab::datasets

@@ -300,14 +300,7 @@ void EmulatedBottleneck::Build() {
 
 void EmulatedBottleneck::Remove() noexcept {
   // Deleting a namespace removes its veth ends, and with them the pairs.
-  for (const std::string& ns : made_) {
-    try {
-      Run({ip_, "netns", "delete", ns}, kCommandTimeoutS, false);
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "linklab: could not remove network namespace %s: %s\n", ns.c_str(),
-                   e.what());
-    }
-  }
+  DeleteNamespaces(ip_, made_);
   made_.clear();
 }
 

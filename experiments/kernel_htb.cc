@@ -109,14 +109,7 @@ class Lab {
   }
   // Deleting a namespace removes its end of the veth pair, and with it the pair.
   void Remove() noexcept {
-    for (const std::string& ns : made_) {
-      try {
-        Run({ip_, "netns", "delete", ns}, kCommandTimeoutS, false);
-      } catch (const std::exception& e) {
-        std::fprintf(stderr, "linklab: could not remove network namespace %s: %s\n", ns.c_str(),
-                     e.what());
-      }
-    }
+    DeleteNamespaces(ip_, made_);
     made_.clear();
   }
 

@@ -414,11 +414,8 @@ int WriteDatasetTraces(const std::string& dataset, const std::string& out) {
   if (!folder.empty()) std::filesystem::create_directories(folder);
   int written = 0;
   for (const auto& [table, data] : log.tables()) {
-    if (!core::StartsWith(table, "links/") || table.size() < 11 ||
-        table.substr(table.size() - 4) != "/all") {
-      continue;
-    }
-    const std::string link = table.substr(6, table.size() - 10);
+    const std::string link = datasets::AllTableLink(table);
+    if (link.empty()) continue;
     const std::vector<double>& t = data.Column("time_s");
     const std::vector<double>& dt = data.Column("interval_s");
     const std::vector<double>& mbps = data.Column("capacity_mbps");

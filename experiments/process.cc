@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -227,6 +228,17 @@ void RemoveStaleNamespaces(const std::string& ip, const std::string& prefix) {
       Run({ip, "netns", "delete", name}, kCommandTimeoutS, false);
     } catch (const std::runtime_error&) {
       // Someone else's to clean; it does not stand in the way of a run under other names.
+    }
+  }
+}
+
+void DeleteNamespaces(const std::string& ip, const std::vector<std::string>& names) noexcept {
+  for (const std::string& ns : names) {
+    try {
+      Run({ip, "netns", "delete", ns}, kCommandTimeoutS, false);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "linklab: could not remove network namespace %s: %s\n", ns.c_str(),
+                   e.what());
     }
   }
 }

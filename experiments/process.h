@@ -114,6 +114,10 @@ std::string Run(const std::vector<std::string>& argv, double timeout_s = kComman
 // those it cannot delete.
 void RemoveStaleNamespaces(const std::string& ip, const std::string& prefix);
 
+// Deletes the network namespaces `names` (their veth ends with them); never throws, says on
+// stderr which it could not remove. For destructors and teardown.
+void DeleteNamespaces(const std::string& ip, const std::vector<std::string>& names) noexcept;
+
 // Why an iperf3 client (run with -J) failed: the "error" of its JSON report, else its stderr.
 std::string IperfFailure(const Child& client);
 

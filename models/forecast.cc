@@ -67,12 +67,8 @@ std::vector<Series> FromDataset(const std::string& path, double interval_s) {
   }
   std::vector<Series> out;
   for (const auto& [table, data] : log.tables()) {
-    // links/<link>/all
-    if (!core::StartsWith(table, "links/") || table.size() < 4 ||
-        table.substr(table.size() - 4) != "/all") {
-      continue;
-    }
-    const std::string link = table.substr(6, table.size() - 10);
+    const std::string link = datasets::AllTableLink(table);
+    if (link.empty()) continue;
     const std::vector<double>& step = data.Column("interval_s");
     if (step.empty()) continue;
     const double file_dt = step[0];

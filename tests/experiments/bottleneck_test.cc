@@ -14,21 +14,12 @@
 #include <thread>
 
 #include "experiments/process.h"
+#include "tests/test_util.h"
 
 namespace linklab::experiments {
 namespace {
 
-// Namespaces of this process still in /run/netns (a bottleneck must leave none).
-std::vector<std::string> OurNamespaces() {
-  const std::string prefix = "linklab-lab-" + std::to_string(getpid()) + "-";
-  std::vector<std::string> out;
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator("/run/netns", ec)) {
-    const std::string name = e.path().filename().string();
-    if (name.rfind(prefix, 0) == 0) out.push_back(name);
-  }
-  return out;
-}
+std::vector<std::string> OurNamespaces() { return testing::OwnNamespaces("linklab-lab-"); }
 
 // What `ip netns list` says, for the same check through the tool users run.
 std::string IpNetnsList() { return Run({FindProgram("ip"), "netns", "list"}); }

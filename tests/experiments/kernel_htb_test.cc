@@ -12,6 +12,7 @@
 #include <filesystem>
 
 #include "experiments/bench_htb.h"
+#include "tests/test_util.h"
 
 namespace linklab::experiments {
 namespace {
@@ -19,17 +20,7 @@ namespace {
 // Within 10 % of the class's expected rate, as `linklab bench htb`'s target.
 constexpr double kTolerance = 0.10;
 
-// Namespaces of this process still in /run/netns (a run must leave none).
-std::vector<std::string> OurNamespaces() {
-  const std::string prefix = "linklab-htb-" + std::to_string(getpid()) + "-";
-  std::vector<std::string> out;
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator("/run/netns", ec)) {
-    const std::string name = e.path().filename().string();
-    if (name.rfind(prefix, 0) == 0) out.push_back(name);
-  }
-  return out;
-}
+std::vector<std::string> OurNamespaces() { return testing::OwnNamespaces("linklab-htb-"); }
 
 class KernelHtb : public ::testing::Test {
  protected:
