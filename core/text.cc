@@ -127,4 +127,13 @@ std::vector<std::string> ParseListValue(std::string_view text) {
   return out;
 }
 
+uint64_t Fnv1a64(std::string_view text) {
+  uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
 }  // namespace linklab::core

@@ -15,6 +15,8 @@ std::vector<std::string> Split(std::string_view s, char sep);
 // empty ones kept so that callers name them); "" or "[]" -> {}.
 std::vector<std::string> ParseListValue(std::string_view text);
 bool StartsWith(std::string_view s, std::string_view prefix);
+// FNV-1a 64-bit hash of `text` (observation-spec hashes, sweep ids).
+uint64_t Fnv1a64(std::string_view text);
 std::string Join(const std::vector<std::string>& parts, std::string_view sep);
 
 // Whole-string conversions; `what` names the value in the error message.

@@ -18,6 +18,8 @@ namespace {
 const std::vector<std::string> kSections = {"experiment", "env", "agent", "train", "eval"};
 }  // namespace
 
+const std::vector<std::string>& ExperimentSections() { return kSections; }
+
 std::vector<IniEntry> ParseIni(const std::string& text, const std::string& name) {
   return core::ParseIni(text, name, kSections);
 }

@@ -24,6 +24,9 @@ namespace linklab::experiments {
 
 using core::IniEntry;
 
+// The sections of an experiment config: experiment, env, agent, train, eval.
+const std::vector<std::string>& ExperimentSections();
+
 // An experiment config file read with core::ReadIni over the five sections above; an empty one
 // is refused too.
 std::vector<IniEntry> ReadIni(const std::string& path);

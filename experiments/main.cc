@@ -26,6 +26,7 @@
 #include "experiments/list.h"
 #include "experiments/predictor.h"
 #include "experiments/run.h"
+#include "experiments/sweep.h"
 #include "models/sequence_model.h"
 #include "sim/capacity.h"
 #include "sim/scenario.h"
@@ -48,6 +49,16 @@ commands:
        [--seeds N] [--out DIR] [--set section.key=value ...]
                     every policy (baselines, trained runs) on the same held-out traces and
                     seeds: table.md and table.json
+  sweep SWEEP.ini [--out DIR] [--processes N] [--failed] [--plan]
+        [--slurm [--partition P] [--time T] [--cpus-per-task N] [--mem M] [--max-parallel N]]
+                    a base config over a grid of keys and seeds, each point a run folder in
+                    <output>/<name>/runs/; locally N at a time, or as one Slurm job array;
+                    again: skips done points, resumes interrupted ones, reruns failed ones
+  sweep status DIR [--json]
+                    every point's state from the run folders, squeue and sacct
+  sweep collect DIR [--out DIR] [--plot KEY ...] [--no-plots]
+                    one table over the points (mean and 95 % interval over seeds of each
+                    figure: table.md, table.json, table.h5) and plots of a key against them
   list [KINDS]
                     every registered name with its parameters and defaults
   bench AREA [--json FILE] [--seconds S] [--only NAME]
@@ -174,6 +185,123 @@ int CmdRun(const std::vector<std::string>& args) {
   }
   for (const auto& config : configs) experiments::RunExperiment(config);
   return 0;
+}
+
+int CmdSweep(const std::vector<std::string>& args) {
+  if (!args.empty() && (args[0] == "status" || args[0] == "collect" || args[0] == "task")) {
+    const std::string sub = args[0];
+    const std::vector<std::string> rest(args.begin() + 1, args.end());
+    po::options_description desc("sweep " + sub + " options");
+    desc.add_options()("dir", po::value<std::string>(), "the sweep folder");
+    if (sub == "status") desc.add_options()("json", "print the report as JSON");
+    if (sub == "task") desc.add_options()("index", po::value<int64_t>(), "the point to run");
+    if (sub == "collect") {
+      desc.add_options()("out", po::value<std::string>()->default_value(""),
+                         "the output folder (default DIR/collect)")(
+          "plot", po::value<std::vector<std::string>>()->composing(),
+          "a varied key to plot against each figure (repeatable; default: every one)")(
+          "no-plots", "write the tables only");
+    }
+    po::positional_options_description pos;
+    pos.add("dir", 1);
+    po::variables_map vm;
+    if (!Parse(rest, desc, pos, vm, "sweep " + sub + " DIR")) return 0;
+    if (!vm.count("dir")) throw std::invalid_argument("sweep " + sub + ": missing DIR");
+    const std::string dir = vm["dir"].as<std::string>();
+    if (sub == "task") {
+      if (!vm.count("index")) throw std::invalid_argument("sweep task: missing --index");
+      return experiments::RunSweepTask(dir, vm["index"].as<int64_t>());
+    }
+    if (sub == "status") {
+      const core::Json status = experiments::SweepStatus(dir);
+      std::cout << (vm.count("json") ? core::DumpJson(status)
+                                     : experiments::SweepStatusText(status));
+      return 0;
+    }
+    experiments::CollectOptions o;
+    o.out = vm["out"].as<std::string>();
+    if (vm.count("plot")) o.plots = vm["plot"].as<std::vector<std::string>>();
+    o.make_plots = !vm.count("no-plots");
+    experiments::CollectSweep(dir, o);
+    return 0;
+  }
+  po::options_description desc("sweep options");
+  desc.add_options()("file", po::value<std::string>(), "the sweep file (INI)")(
+      "out", po::value<std::string>()->default_value(""),
+      "the sweep folder (default <output>/<name> of the sweep file)")(
+      "processes", po::value<int64_t>()->default_value(0),
+      "local runs at once (default: [sweep] processes, else the cores)")(
+      "failed", "run (or submit) only the points that failed")(
+      "plan", "write the plan and list the points; run nothing")(
+      "slurm", "submit one Slurm job array instead of running here")(
+      "partition", po::value<std::string>(), "Slurm: --partition (replaces [slurm] partition)")(
+      "time", po::value<std::string>(), "Slurm: --time per task")(
+      "cpus-per-task", po::value<int64_t>(), "Slurm: --cpus-per-task")(
+      "mem", po::value<std::string>(), "Slurm: --mem per task")(
+      "max-parallel", po::value<int64_t>(), "Slurm: array tasks running at once")(
+      "account", po::value<std::string>(), "Slurm: --account")("qos", po::value<std::string>(),
+                                                               "Slurm: --qos");
+  po::positional_options_description pos;
+  pos.add("file", 1);
+  po::variables_map vm;
+  if (!Parse(args, desc, pos, vm, "sweep SWEEP.ini [options] | sweep status|collect DIR")) {
+    return 0;
+  }
+  if (!vm.count("file")) {
+    throw std::invalid_argument(
+        "sweep: missing SWEEP.ini (or: sweep status DIR, sweep collect DIR)");
+  }
+  experiments::SweepPlan plan =
+      experiments::LoadSweep(vm["file"].as<std::string>(), vm["out"].as<std::string>());
+  const bool slurm = vm.count("slurm") > 0;
+  for (const char* key :
+       {"partition", "time", "cpus-per-task", "mem", "max-parallel", "account", "qos"}) {
+    if (vm.count(key) && !slurm) {
+      throw std::invalid_argument(std::string("sweep --") + key + " needs --slurm");
+    }
+  }
+  if (vm.count("partition")) plan.slurm.partition = vm["partition"].as<std::string>();
+  if (vm.count("time")) plan.slurm.time = vm["time"].as<std::string>();
+  if (vm.count("mem")) plan.slurm.mem = vm["mem"].as<std::string>();
+  if (vm.count("account")) plan.slurm.account = vm["account"].as<std::string>();
+  if (vm.count("qos")) plan.slurm.qos = vm["qos"].as<std::string>();
+  if (vm.count("cpus-per-task")) {
+    plan.slurm.cpus_per_task = vm["cpus-per-task"].as<int64_t>();
+    if (plan.slurm.cpus_per_task < 1) {
+      throw std::invalid_argument("sweep --cpus-per-task " +
+                                  std::to_string(plan.slurm.cpus_per_task) + ": at least 1");
+    }
+  }
+  if (vm.count("max-parallel")) {
+    plan.slurm.max_parallel = vm["max-parallel"].as<int64_t>();
+    if (plan.slurm.max_parallel < 0) {
+      throw std::invalid_argument("sweep --max-parallel " +
+                                  std::to_string(plan.slurm.max_parallel) + ": 0 or more");
+    }
+  }
+  const int64_t processes = vm["processes"].as<int64_t>();
+  if (processes < 0) {
+    throw std::invalid_argument("sweep --processes " + std::to_string(processes) + ": 0 or more");
+  }
+  const auto selection = vm.count("failed") ? experiments::SweepSelection::kFailed
+                                            : experiments::SweepSelection::kUnfinished;
+  if (vm.count("plan")) {
+    experiments::WritePlan(plan);
+    std::cout << "sweep " << plan.name << " (" << plan.kind << " " << plan.base
+              << "): " << plan.points.size() << " runs in " << plan.dir << "\n";
+    for (const auto& p : plan.points) std::cout << "  " << p.name << "\n";
+    return 0;
+  }
+  if (slurm) {
+    // Slurm is asked before anything is written: a missing or unreachable one submits nothing.
+    experiments::CheckSlurm();
+    experiments::WritePlan(plan);
+    const std::string job = experiments::SubmitSweepSlurm(plan, selection);
+    if (!job.empty()) std::cout << job << "\n";
+    return 0;
+  }
+  experiments::WritePlan(plan);
+  return experiments::RunSweepLocal(plan, selection, processes) > 0 ? 1 : 0;
 }
 
 int CmdEval(const std::vector<std::string>& args) {
@@ -620,6 +748,7 @@ int main(int argc, char** argv) {
     if (command == "run") return CmdRun(args);
     if (command == "list") return CmdList(args);
     if (command == "eval") return CmdEval(args);
+    if (command == "sweep") return CmdSweep(args);
     if (command == "bench") return CmdBench(args);
     if (command == "simulate") return CmdSimulate(args);
     if (command == "dataset") return CmdDataset(args);
@@ -633,9 +762,10 @@ int main(int argc, char** argv) {
       std::cout << Usage();
       return 0;
     }
-    std::cerr << "linklab: unknown command '" << command
-              << "'; commands: run, eval, list, bench, simulate, dataset, predictor, export, "
-                 "version, help\n";
+    std::cerr
+        << "linklab: unknown command '" << command
+        << "'; commands: run, eval, sweep, list, bench, simulate, dataset, predictor, export, "
+           "version, help\n";
     return 2;
   } catch (const po::error& e) {
     std::cerr << "linklab " << command << ": " << e.what() << "\n";

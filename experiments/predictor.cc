@@ -963,15 +963,30 @@ std::string Train(TrainSetup& s, const std::string& dir, TrainState state) {
 
 }  // namespace
 
-std::string RunPredictorTrain(const std::string& config_path,
-                              const std::vector<std::string>& sets) {
+std::string RunPredictorTrain(const std::string& config_path, const std::vector<std::string>& sets,
+                              const std::string& run_dir) {
   RawSections raw = ReadSections(config_path, kTrainSections, "predictor config");
   ApplySets(raw, sets, kTrainSections);
   TrainSetup s = Setup(std::move(raw), config_path);
-  const std::string dir = MakeFreshDir(
-      s.experiment.String("output") + "/" + s.experiment.String("name"), core::UtcTimestamp(true));
+  std::string dir = run_dir;
+  if (dir.empty()) {
+    dir = MakeFreshDir(s.experiment.String("output") + "/" + s.experiment.String("name"),
+                       core::UtcTimestamp(true));
+  } else {
+    fs::create_directories(dir);
+  }
   core::WriteFileAtomic(dir + "/config.ini", s.config_text);
   return Train(s, dir, TrainState{});
+}
+
+const std::vector<std::string>& PredictorSections() { return kTrainSections; }
+
+void CheckPredictorConfig(RawSections raw) {
+  core::Params::Resolve(TrainExperimentSpecs(), raw["experiment"], "[experiment]");
+  core::Params::Resolve(DataSpecs(), raw["data"], "[data]");
+  core::Params::Resolve(TrainLoopSpecs(), raw["train"], "[train]");
+  core::Params::Resolve(TreesSpecs(), raw["trees"], "[trees]");
+  ResolveModel(raw["model"]);
 }
 
 std::string ResumePredictorTrain(const std::string& run_dir, const std::vector<std::string>& sets) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/json.h"
+#include "experiments/config.h"
 
 namespace linklab::experiments {
 
@@ -67,7 +68,14 @@ core::Json RunPredictorEval(const PredictorEvalOptions& options);
 // means, deviations, calibration), metrics.h5 (train/epochs: epoch, train_loss, val_loss,
 // seconds), summary.json (best epoch and validation loss, samples per second, seed, git
 // commit). Returns the run folder.
-std::string RunPredictorTrain(const std::string& config_path, const std::vector<std::string>& sets);
+// `dir`: the run folder to write (created when missing; a sweep's point) instead of a fresh one.
+std::string RunPredictorTrain(const std::string& config_path, const std::vector<std::string>& sets,
+                              const std::string& dir = "");
+// The sections of a predictor config: experiment, data, model, train, trees.
+const std::vector<std::string>& PredictorSections();
+// Checks a predictor config's sections (keys, types, ranges, the model and its parameters)
+// without reading its data; throws std::invalid_argument naming each value's origin.
+void CheckPredictorConfig(RawSections raw);
 
 // Continues `run_dir`'s training from its last checkpoint with the config it was started
 // with; `sets` may change [train] keys only (more epochs, say). Returns run_dir.

@@ -213,8 +213,6 @@ RunResult Execute(Session& s, const agents::TrainState* resume,
 
 }  // namespace
 
-// The checkpoint folder `path` names: itself, or a run folder's latest checkpoint. `what`
-// starts messages ("--resume").
 std::string FindCheckpoint(const std::string& path, const std::string& what) {
   std::string checkpoint = path;
   while (!checkpoint.empty() && checkpoint.back() == '/') checkpoint.pop_back();
@@ -267,14 +265,19 @@ std::string InitFrom(Session& s, const std::string& path) {
   return checkpoint;
 }
 
-RunResult RunExperiment(const ExperimentConfig& config) {
+RunResult RunExperiment(const ExperimentConfig& config, const std::string& dir) {
   const std::string name = config.experiment.String("name");
   // The envs and the agent first: sizes they refuse (memory) leave no run folder behind.
   Session s = Build(config, "");
   const std::string init_from = config.train.String("init_from");
   std::string init_checkpoint;
   if (!init_from.empty()) init_checkpoint = InitFrom(s, init_from);
-  s.dir = MakeFreshDir(config.experiment.String("output") + "/" + name, core::UtcTimestamp(true));
+  if (dir.empty()) {
+    s.dir = MakeFreshDir(config.experiment.String("output") + "/" + name, core::UtcTimestamp(true));
+  } else {
+    fs::create_directories(dir);
+    s.dir = dir;
+  }
   core::WriteFileAtomic(s.dir + "/config.ini", config.ToIni());
   std::cerr << "linklab: run " << name << " (seed " << config.seed() << ") -> " << s.dir << "\n";
   return Execute(s, nullptr, init_checkpoint);

@@ -28,9 +28,15 @@ struct RunResult {
   core::Json summary;
 };
 
-RunResult RunExperiment(const ExperimentConfig& config);
+// `dir`: the run folder to write (created when missing; a sweep's point), instead of a fresh
+// <output>/<name>/<time>.
+RunResult RunExperiment(const ExperimentConfig& config, const std::string& dir = "");
 // `path` is a run folder (its latest checkpoint is used) or one checkpoint folder.
 RunResult ResumeExperiment(const std::string& path);
+
+// The checkpoint folder `path` names: itself, or a run folder's latest checkpoint; `what`
+// starts the std::invalid_argument thrown when it is neither.
+std::string FindCheckpoint(const std::string& path, const std::string& what);
 
 // Creates a fresh folder under `parent` named `name` (or name-2, name-3, ... when taken).
 std::string MakeFreshDir(const std::string& parent, const std::string& name);

@@ -80,15 +80,6 @@ double ImpliedQueueDelayMs(const LinkSample& s, const HtbConfig& shaping, AppCla
                          : kMaxQueueDelayMs;
 }
 
-uint64_t Fnv1a64(const std::string& text) {
-  uint64_t h = 14695981039346656037ull;
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
 ObservationEncoder::ObservationEncoder(ObservationSpec spec) : spec_(std::move(spec)) {
   if (spec_.classes.empty()) throw std::invalid_argument("observation: no classes to observe");
   if (spec_.window < 1 || spec_.window > 64) {
@@ -135,7 +126,8 @@ ObservationEncoder::ObservationEncoder(ObservationSpec spec) : spec_(std::move(s
 
 std::string ObservationEncoder::spec_hash() const {
   char text[17];
-  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(Fnv1a64(spec_text_)));
+  std::snprintf(text, sizeof text, "%016llx",
+                static_cast<unsigned long long>(core::Fnv1a64(spec_text_)));
   return text;
 }
 

@@ -98,9 +98,6 @@ class ObservationEncoder {
   int frames_ = 0;
 };
 
-// FNV-1a 64-bit hash of `text` (spec hashes).
-uint64_t Fnv1a64(const std::string& text);
-
 // The delivered rate of a sample, bit/s (bytes_delivered / interval_s; 0 for no interval).
 double DeliveredBps(const LinkSample& s);
 // The queueing delay (ms) the backlog of class `c`'s sample implies: backlog / service rate,
