@@ -13,6 +13,11 @@ import os
 import sys
 
 
+def backend_of(table):
+    """'ns3' or 'fluid': the backend of a `linklab eval` table's scenario."""
+    return "ns3" if "backend=ns3" in table["env_params"].get("scenario", "") else "fluid"
+
+
 def live_rows(report):
     rows = {}
     for r in report.get("results", []):
@@ -51,8 +56,7 @@ def main():
     sims = []
     for d in a.evals:
         t = json.load(open(os.path.join(d, "table.json")))
-        backend = "ns3" if "backend=ns3" in t["env_params"].get("scenario", "") else "fluid"
-        sims.append((backend, sim_rows(t)))
+        sims.append((backend_of(t), sim_rows(t)))
     head = "| policy | live: of none | live: ping p95 ms |"
     sep = "|---|---|---|"
     for b, _ in sims:

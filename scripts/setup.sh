@@ -24,6 +24,7 @@ packages=(
   python3-prometheus-client                # the live tests parse /metrics with its parser
   iperf3 ethtool                           # the kernel HTB check (bench htb, live tests)
   python3-h5py python3-matplotlib          # plots and notebooks over results/
+  jupyter-nbconvert python3-ipykernel      # the notebooks, executed headless (nbconvert --execute)
   slurmctld slurmd slurm-client munge procps  # linklab sweep --slurm (its test runs a local cluster)
 )
 
