@@ -25,6 +25,7 @@
 #include "experiments/export.h"
 #include "experiments/list.h"
 #include "experiments/predictor.h"
+#include "experiments/repro.h"
 #include "experiments/run.h"
 #include "experiments/sweep.h"
 #include "models/sequence_model.h"
@@ -59,6 +60,10 @@ commands:
   sweep collect DIR [--out DIR] [--plot KEY ...] [--no-plots]
                     one table over the points (mean and 95 % interval over seeds of each
                     figure: table.md, table.json, table.h5) and plots of a key against them
+  repro [SUITE] [--out DIR] [--only CASE ...] [--update]
+                    short versions of the reference experiments (experiments/repro/suite.ini),
+                    each figure held to the committed reference within its tolerance:
+                    report.md and report.json; exit 1 when one is out; --update writes them
   list [KINDS]
                     every registered name with its parameters and defaults
   bench AREA [--json FILE] [--seconds S] [--only NAME]
@@ -302,6 +307,33 @@ int CmdSweep(const std::vector<std::string>& args) {
   }
   experiments::WritePlan(plan);
   return experiments::RunSweepLocal(plan, selection, processes) > 0 ? 1 : 0;
+}
+
+int CmdRepro(const std::vector<std::string>& args) {
+  po::options_description desc("repro options");
+  desc.add_options()("suite",
+                     po::value<std::string>()->default_value("experiments/repro/suite.ini"),
+                     "the suite file")("out", po::value<std::string>()->default_value(""),
+                                       "the output folder (default results/repro/<time>)")(
+      "only", po::value<std::vector<std::string>>()->composing(),
+      "run only this case (repeatable)")("processes", po::value<int64_t>()->default_value(0),
+                                         "local runs at once (0: the cores)")(
+      "update", "write the reference tables instead of comparing with them");
+  po::positional_options_description pos;
+  pos.add("suite", 1);
+  po::variables_map vm;
+  if (!Parse(args, desc, pos, vm, "repro [SUITE] [--out DIR] [--only CASE] [--update]")) return 0;
+  experiments::ReproOptions o;
+  o.suite = vm["suite"].as<std::string>();
+  o.out = vm["out"].as<std::string>();
+  if (vm.count("only")) o.only = vm["only"].as<std::vector<std::string>>();
+  o.processes = vm["processes"].as<int64_t>();
+  if (o.processes < 0) {
+    throw std::invalid_argument("repro --processes " + std::to_string(o.processes) + ": 0 or more");
+  }
+  o.update = vm.count("update") > 0;
+  const core::Json report = experiments::RunRepro(o);
+  return report["failed"].get<int64_t>() > 0 ? 1 : 0;
 }
 
 int CmdEval(const std::vector<std::string>& args) {
@@ -749,6 +781,7 @@ int main(int argc, char** argv) {
     if (command == "list") return CmdList(args);
     if (command == "eval") return CmdEval(args);
     if (command == "sweep") return CmdSweep(args);
+    if (command == "repro") return CmdRepro(args);
     if (command == "bench") return CmdBench(args);
     if (command == "simulate") return CmdSimulate(args);
     if (command == "dataset") return CmdDataset(args);
@@ -762,10 +795,10 @@ int main(int argc, char** argv) {
       std::cout << Usage();
       return 0;
     }
-    std::cerr
-        << "linklab: unknown command '" << command
-        << "'; commands: run, eval, sweep, list, bench, simulate, dataset, predictor, export, "
-           "version, help\n";
+    std::cerr << "linklab: unknown command '" << command
+              << "'; commands: run, eval, sweep, repro, list, bench, simulate, dataset, predictor, "
+                 "export, "
+                 "version, help\n";
     return 2;
   } catch (const po::error& e) {
     std::cerr << "linklab " << command << ": " << e.what() << "\n";

@@ -38,7 +38,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::vector<std::string> kSweepSections = {"sweep", "set", "grid", "zip", "slurm"};
+const std::vector<std::string> kSweepSections = {"sweep", "set",   "grid",
+                                                 "zip",   "slurm", "tolerance"};
 constexpr size_t kMaxPoints = 100000;
 const datasets::FileKind kSweepTableFile{"linklab-sweep-table", 1};
 
@@ -530,6 +531,10 @@ core::Json ValueJson(const std::string& text) {
 
 }  // namespace
 
+std::string SweepTolerance::Text() const {
+  return relative ? Number(value * 100) + " %" : Number(value);
+}
+
 // --- values -------------------------------------------------------------------------------------
 
 std::vector<std::string> ExpandSweepValues(const std::string& raw, const std::string& what) {
@@ -610,10 +615,12 @@ SweepPlan LoadSweep(const std::string& path, const std::string& out) {
   const std::vector<core::IniEntry> entries = core::ReadIni(path, kSweepSections, "sweep file");
   if (entries.empty()) throw std::invalid_argument("sweep file '" + path + "' sets no key");
   std::map<std::string, core::RawValues> raw;
-  std::vector<core::IniEntry> sets, grid, zip;
+  std::vector<core::IniEntry> sets, grid, zip, tolerances;
   for (const core::IniEntry& e : entries) {
     const std::string origin = path + ":" + std::to_string(e.line);
-    if (e.section == "sweep" || e.section == "slurm") {
+    if (e.section == "tolerance") {
+      tolerances.push_back(e);
+    } else if (e.section == "sweep" || e.section == "slurm") {
       raw[e.section][e.key] = core::RawValue{e.value, origin};
     } else {
       (e.section == "set" ? sets : e.section == "grid" ? grid : zip).push_back(e);
@@ -723,6 +730,24 @@ SweepPlan LoadSweep(const std::string& path, const std::string& out) {
   }
   for (const std::string& f : plan.figures) {
     if (f.empty()) throw std::invalid_argument(path + ": [sweep] figures: an empty item");
+  }
+  for (const core::IniEntry& e : tolerances) {
+    const std::string what = path + ":" + std::to_string(e.line) + ": [tolerance] " + e.key;
+    if (std::find(plan.figures.begin(), plan.figures.end(), e.key) == plan.figures.end()) {
+      throw std::invalid_argument(what + ": not one of the figures (" +
+                                  core::Join(plan.figures, ", ") + ")");
+    }
+    SweepTolerance t;
+    t.figure = e.key;
+    std::string v = core::Trim(e.value);
+    t.relative = !v.empty() && v.back() == '%';
+    if (t.relative) v = core::Trim(v.substr(0, v.size() - 1));
+    t.value = core::ParseDouble(v, what);
+    if (!(t.value >= 0) || !std::isfinite(t.value)) {
+      throw std::invalid_argument(what + " = " + e.value + ": must be a number >= 0 (or X%)");
+    }
+    if (t.relative) t.value /= 100;
+    plan.tolerances.push_back(t);
   }
 
   // The id: what makes two plans the same sweep (the varied keys may grow).

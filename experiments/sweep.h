@@ -9,6 +9,8 @@
 //   [grid]   section.key = VALUES: every combination of these keys' values
 //   [zip]    section.key = VALUES: keys varied together (equal lengths), crossed with [grid]
 //   [slurm]  partition, time, cpus_per_task, mem, max_parallel, account, qos, sbatch_args
+//   [tolerance]  figure = X or X% : how far `linklab repro` lets the mean over seeds of a figure
+//            be from the committed reference's (absolute, or relative to the reference)
 //
 // VALUES: a list `[a, b, c]` (items may be lists: `[[x, y], [z]]`), `range(start, stop[, step])`
 // (stop excluded), `linspace(a, b, n)` or `geomspace(a, b, n)` (both ends included).
@@ -54,6 +56,14 @@ struct SlurmOptions {
   std::vector<std::string> sbatch_args;  // more sbatch options, passed as they are
 };
 
+// [tolerance]: a figure's allowed distance from its reference.
+struct SweepTolerance {
+  std::string figure;
+  double value = 0;
+  bool relative = false;     // value is a fraction of |reference|
+  std::string Text() const;  // "25" or "10 %"
+};
+
 struct SweepPlan {
   std::string id;  // hash of the name, the base config's text and [set]
   std::string name, description;
@@ -66,6 +76,7 @@ struct SweepPlan {
   std::vector<std::string> keys;     // the varied keys, [grid] then [zip]
   std::vector<std::string> figures;  // summary.json paths collect gathers
   SlurmOptions slurm;
+  std::vector<SweepTolerance> tolerances;
   std::vector<SweepPoint> points;
 };
 

@@ -79,7 +79,7 @@ TEST(Cli, MissingFileUnknownCommandAndBadOptions) {
   o = RunCli("frobnicate");
   EXPECT_EQ(o.code, 2);
   EXPECT_EQ(o.text,
-            "linklab: unknown command 'frobnicate'; commands: run, eval, list, bench, simulate, "
+            "linklab: unknown command 'frobnicate'; commands: run, eval, sweep, repro, list, bench, simulate, "
             "dataset, predictor, export, version, help\n");
   o = RunCli("bench envs --seconds abc");
   EXPECT_EQ(o.code, 2);

@@ -20,6 +20,7 @@
 #include "datasets/metrics_file.h"
 #include "experiments/eval.h"
 #include "experiments/process.h"
+#include "experiments/repro.h"
 #include "tests/test_util.h"
 
 namespace linklab::experiments {
@@ -47,7 +48,8 @@ Output Cli(const std::string& args) {
 
 // A fresh folder with a tiny PPO CartPole base config (a couple of seconds per run).
 std::string Workspace(const std::string& name, int64_t total_steps = 1500) {
-  const std::string dir = ::testing::TempDir() + "/sweep-" + name;
+  const std::string dir =
+      fs::path(::testing::TempDir() + "/sweep-" + name).lexically_normal().string();
   fs::remove_all(dir);
   fs::create_directories(dir);
   core::WriteFileAtomic(dir + "/base.ini",
@@ -277,6 +279,62 @@ TEST(SweepLocal, AnInterruptedSweepKeepsFinishedRunsAndResumesTheRest) {
   EXPECT_NE(core::ReadFile(second + "/log.txt").find("resuming"), std::string::npos);
   EXPECT_EQ(Json(second + "/sweep_task.json")["attempts"], 2);
   EXPECT_TRUE(fs::exists(dir + "/runs/seed=3/summary.json"));
+}
+
+TEST(Repro, BadSuitesAreRefusedBeforeAnythingRuns) {
+  const std::string w = Workspace("repro");
+  core::WriteFileAtomic(w + "/case.ini",
+                        "[sweep]\nname = c\nbase = base.ini\nseeds = [1, 2]\n"
+                        "[tolerance]\neval.mean_return = 10%\n");
+  core::WriteFileAtomic(w + "/suite.ini", "[repro]\nreference = refs\ncases = [case.ini]\n");
+  ReproOptions o;
+  o.suite = w + "/suite.ini";
+  o.out = w + "/out";
+  std::string e = ErrorOf([&] { RunRepro(o); });
+  EXPECT_NE(e.find("no reference " + w + "/refs/c/table.json"), std::string::npos) << e;
+  EXPECT_NE(e.find("--update"), std::string::npos) << e;
+  EXPECT_FALSE(fs::exists(w + "/out"));  // nothing ran
+  o.only = {"d"};
+  e = ErrorOf([&] { RunRepro(o); });
+  EXPECT_NE(e.find("no such case"), std::string::npos) << e;
+  o.only.clear();
+  core::WriteFileAtomic(w + "/case.ini", "[sweep]\nname = c\nbase = base.ini\n");
+  e = ErrorOf([&] { RunRepro(o); });
+  EXPECT_NE(e.find("no [tolerance]"), std::string::npos) << e;
+  core::WriteFileAtomic(w + "/case.ini",
+                        "[sweep]\nname = c\nbase = base.ini\n[tolerance]\neval.mean = 1\n");
+  e = ErrorOf([&] { RunRepro(o); });
+  EXPECT_NE(e.find("case.ini:5: [tolerance] eval.mean: not one of the figures"), std::string::npos)
+      << e;
+}
+
+// The reference made by --update, then a rerun of the same case holds to it exactly (same
+// machine, same build).
+TEST(Repro, UpdateThenCompareOnOneMachine) {
+  const std::string w = Workspace("repro-update");
+  core::WriteFileAtomic(w + "/case.ini",
+                        "[sweep]\nname = c\nbase = base.ini\nseeds = [1, 2]\n[tolerance]\n"
+                        "eval.mean_return = 0\ntrain.mean_return_last100 = 1%\n");
+  core::WriteFileAtomic(w + "/suite.ini", "[repro]\nreference = refs\ncases = [case.ini]\n");
+  Output o = Cli("repro " + w + "/suite.ini --update --out " + w + "/made");
+  ASSERT_EQ(o.code, 0) << o.text;
+  ASSERT_TRUE(fs::exists(w + "/refs/c/table.json"));
+  o = Cli("repro " + w + "/suite.ini --out " + w + "/again");
+  EXPECT_EQ(o.code, 0) << o.text;
+  const core::Json report = Json(w + "/again/report.json");
+  EXPECT_EQ(report["failed"], 0) << report.dump(2);
+  EXPECT_EQ(report["checked"], 2);
+  EXPECT_EQ(report["cases"][0]["rows"][0]["difference"], 0.0);
+  EXPECT_NE(core::ReadFile(w + "/again/report.md").find("| c | (base) | eval.mean_return |"),
+            std::string::npos);
+  // A reference moved out of reach: the figure is reported as not holding, and the run fails.
+  core::Json ref = Json(w + "/refs/c/table.json");
+  ref["points"][0]["figures"]["eval.mean_return"]["mean"] = 1e6;
+  core::WriteFileAtomic(w + "/refs/c/table.json", core::DumpJson(ref));
+  const Output cli = Cli("repro " + w + "/suite.ini --out " + w + "/moved");
+  EXPECT_EQ(cli.code, 1) << cli.text;
+  EXPECT_NE(cli.text.find("**no**"), std::string::npos) << cli.text;
+  EXPECT_EQ(Json(w + "/moved/report.json")["failed"], 1);
 }
 
 // A single-node Slurm cluster on localhost (scripts/slurm-local.sh: munged, slurmctld and
