@@ -257,7 +257,11 @@ double StudentT95(int dof) {
                              2.201,  2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
                              2.080,  2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042};
   if (dof < 1) return NAN;
-  return dof <= 30 ? t[dof - 1] : 1.96;
+  if (dof <= 30) return t[dof - 1];
+  // Beyond the table: the Cornish-Fisher expansion about the normal quantile (within 1e-4).
+  const double z = 1.959963985, v = dof, z2 = z * z;
+  return z + (z2 * z + z) / (4 * v) + (5 * z2 * z2 * z + 16 * z2 * z + 3 * z) / (96 * v * v) +
+         (3 * z2 * z2 * z2 * z + 19 * z2 * z2 * z + 17 * z2 * z - 15 * z) / (384 * v * v * v);
 }
 
 EvalConfig LoadEvalConfig(const std::string& path, const EvalOverrides& o) {

@@ -70,7 +70,8 @@ struct EvalResult {
 // CheckEvalConfig, then every episode, then the tables. Progress on stderr when `progress`.
 EvalResult RunEval(const EvalConfig& config, bool progress = true);
 
-// The two-sided 95 % Student t quantile for `dof` degrees of freedom (1.96 beyond 30).
+// The two-sided 95 % Student t quantile for `dof` degrees of freedom (a table to 30, then
+// an expansion about 1.96; NaN below 1).
 double StudentT95(int dof);
 
 }  // namespace linklab::experiments

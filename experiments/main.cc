@@ -199,7 +199,11 @@ int CmdSweep(const std::vector<std::string>& args) {
     po::options_description desc("sweep " + sub + " options");
     desc.add_options()("dir", po::value<std::string>(), "the sweep folder");
     if (sub == "status") desc.add_options()("json", "print the report as JSON");
-    if (sub == "task") desc.add_options()("index", po::value<int64_t>(), "the point to run");
+    if (sub == "task") {
+      desc.add_options()("point", po::value<std::string>(), "the point to run (its name)")(
+          "array", po::value<std::string>(), "a Slurm submission's point list")(
+          "array-index", po::value<int64_t>(), "with --array: the list's item to run");
+    }
     if (sub == "collect") {
       desc.add_options()("out", po::value<std::string>()->default_value(""),
                          "the output folder (default DIR/collect)")(
@@ -214,8 +218,14 @@ int CmdSweep(const std::vector<std::string>& args) {
     if (!vm.count("dir")) throw std::invalid_argument("sweep " + sub + ": missing DIR");
     const std::string dir = vm["dir"].as<std::string>();
     if (sub == "task") {
-      if (!vm.count("index")) throw std::invalid_argument("sweep task: missing --index");
-      return experiments::RunSweepTask(dir, vm["index"].as<int64_t>());
+      if (vm.count("array") && vm.count("array-index") && !vm.count("point")) {
+        return experiments::RunSweepArrayTask(dir, vm["array"].as<std::string>(),
+                                              vm["array-index"].as<int64_t>());
+      }
+      if (!vm.count("point") || vm.count("array") || vm.count("array-index")) {
+        throw std::invalid_argument("sweep task: --point NAME, or --array LIST --array-index I");
+      }
+      return experiments::RunSweepTask(dir, vm["point"].as<std::string>());
     }
     if (sub == "status") {
       const core::Json status = experiments::SweepStatus(dir);
@@ -299,13 +309,10 @@ int CmdSweep(const std::vector<std::string>& args) {
   }
   if (slurm) {
     // Slurm is asked before anything is written: a missing or unreachable one submits nothing.
-    experiments::CheckSlurm();
-    experiments::WritePlan(plan);
     const std::string job = experiments::SubmitSweepSlurm(plan, selection);
     if (!job.empty()) std::cout << job << "\n";
     return 0;
   }
-  experiments::WritePlan(plan);
   return experiments::RunSweepLocal(plan, selection, processes) > 0 ? 1 : 0;
 }
 

@@ -148,7 +148,8 @@ core::Json RunRepro(const ReproOptions& o) {
     ~Back() { (void)!::chdir(to.c_str()); }
   } back{start};
 
-  // What the cases read, made once.
+  // What the cases read, made once (Ctrl-C stops the command it waits for).
+  SignalGuard guard;
   const std::string self = fs::read_symlink("/proc/self/exe").string();
   for (const auto& [path, words] : steps) {
     if (fs::exists(path)) continue;
@@ -201,6 +202,14 @@ core::Json RunRepro(const ReproOptions& o) {
       continue;
     }
     if (o.update) {
+      // A reference is only made of every planned run.
+      if (!table["incomplete"].empty() || cr.value("failed_runs", 0) > 0) {
+        cr["error"] = "not every run finished (" + table["incomplete"].dump() +
+                      "); the reference was not written";
+        ++failed;
+        case_reports.push_back(cr);
+        continue;
+      }
       fs::create_directories(c.reference);
       core::WriteFileAtomic(c.reference + "/table.json", core::DumpJson(table));
       core::WriteFileAtomic(c.reference + "/table.md",
@@ -239,6 +248,10 @@ core::Json RunRepro(const ReproOptions& o) {
           } else if (mine["n"].get<int64_t>() < point["planned_seeds"].get<int64_t>()) {
             why = "only " + std::to_string(mine["n"].get<int64_t>()) + " of " +
                   std::to_string(point["planned_seeds"].get<int64_t>()) + " seeds finished";
+          } else if (theirs["n"].get<int64_t>() != mine["n"].get<int64_t>()) {
+            why = "the reference has " + std::to_string(theirs["n"].get<int64_t>()) +
+                  " seeds, this run " + std::to_string(mine["n"].get<int64_t>()) +
+                  " (remake it with --update)";
           } else {
             const double a = theirs["mean"].get<double>(), b = mine["mean"].get<double>();
             const double allowed = t.relative ? t.value * std::abs(a) : t.value;
@@ -255,6 +268,7 @@ core::Json RunRepro(const ReproOptions& o) {
       }
     }
     cr["rows"] = rows;
+    cr["run_commits"] = table["run_commits"];
     case_reports.push_back(cr);
   }
   report["cases"] = case_reports;

@@ -113,16 +113,4 @@ std::map<std::string, std::string> SlurmClient::AccountingStates(
   return ParseStates(a.Out());
 }
 
-std::string ArrayIndexText(const std::vector<int64_t>& indices) {
-  std::vector<std::string> parts;
-  for (size_t i = 0; i < indices.size();) {
-    size_t j = i;
-    while (j + 1 < indices.size() && indices[j + 1] == indices[j] + 1) ++j;
-    parts.push_back(j == i ? std::to_string(indices[i])
-                           : std::to_string(indices[i]) + "-" + std::to_string(indices[j]));
-    i = j + 1;
-  }
-  return core::Join(parts, ",");
-}
-
 }  // namespace linklab::experiments

@@ -36,7 +36,4 @@ class SlurmClient {
 // Whether a Slurm job state ("RUNNING", "PENDING (Priority)") is one of a job not yet ended.
 bool SlurmActive(const std::string& state);
 
-// Array indices as sbatch writes them: {0,1,2,5,7,8} -> "0-2,5,7-8".
-std::string ArrayIndexText(const std::vector<int64_t>& indices);
-
 }  // namespace linklab::experiments

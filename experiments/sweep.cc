@@ -130,7 +130,8 @@ std::string FolderName(const std::string& label) {
                     c == '-' || c == '=' || c == ',' || c == '+';
     name += ok ? c : '_';
   }
-  if (name.size() > 120) name = name.substr(0, 100) + "-" + Hex(core::Fnv1a64(label), 12);
+  // A changed or cut name gets the label's hash, so that two labels never share a folder.
+  if (name != label) name = name.substr(0, 100) + "-" + Hex(core::Fnv1a64(label), 12);
   return name;
 }
 
@@ -276,11 +277,20 @@ SweepPlan ReadPlan(const std::string& dir) {
 // The run folders under runs/ that do not belong to `plan`'s sweep: std::invalid_argument
 // naming the first.
 void CheckRunFolders(const SweepPlan& plan) {
+  std::set<std::string> planned;
+  for (const SweepPoint& p : plan.points) planned.insert(p.name);
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(plan.dir + "/runs", ec)) {
     if (!e.is_directory()) continue;
     const std::string task = e.path().string() + "/sweep_task.json";
     if (!fs::exists(task)) {
+      // A planned point whose task has only just begun (its lock and log, nothing else yet).
+      bool starting = planned.count(e.path().filename().string()) > 0;
+      for (const auto& f : fs::directory_iterator(e.path(), ec)) {
+        const std::string n = f.path().filename().string();
+        starting = starting && (n == ".task.lock" || n == "log.txt");
+      }
+      if (starting) continue;
       throw std::invalid_argument("run folder " + e.path().string() +
                                   " was not made by this sweep (no sweep_task.json); move it "
                                   "out of the sweep folder");
@@ -329,34 +339,41 @@ struct PointState {
   std::string state;  // done, failed, running, queued, interrupted, pending
   std::string detail;
   int64_t attempts = 0;
-  std::string slurm_job;  // "<job>_<index>" when submitted
+  std::string slurm_job;  // "<job>_<task>" when submitted
 };
 
-// Which job each point index was last submitted with (slurm/jobs.json).
-std::map<int64_t, std::string> SubmittedJobs(const SweepPlan& plan) {
-  std::map<int64_t, std::string> jobs;
+// The array task each point was last submitted as, "<job>_<task>" (slurm/jobs.json).
+std::map<std::string, std::string> SubmittedJobs(const SweepPlan& plan) {
+  std::map<std::string, std::string> jobs;
   const core::Json j = ReadJsonOr(plan.dir + "/slurm/jobs.json", core::Json::array());
   for (const core::Json& s : j) {
-    for (const core::Json& i : s.at("indices"))
-      jobs[i.get<int64_t>()] = s.at("job").get<std::string>();
+    const std::vector<std::string> points = s.at("points").get<std::vector<std::string>>();
+    for (size_t i = 0; i < points.size(); ++i) {
+      jobs[points[i]] = s.at("job").get<std::string>() + "_" + std::to_string(i);
+    }
   }
   return jobs;
 }
 
-bool ProcessAlive(const core::Json& task) {
-  if (task.value("host", "") != ThisHost()) return false;
-  const int64_t pid = task.value("pid", static_cast<int64_t>(0));
-  return pid > 0 && ::kill(static_cast<pid_t>(pid), 0) == 0;
+// Whether a task holds the point's lock now (it runs, on this host or, over a shared file
+// system that locks, another).
+bool TaskLockHeld(const std::string& run) {
+  if (!fs::exists(run + "/.task.lock")) return false;
+  const int fd = ::open((run + "/.task.lock").c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool held = ::flock(fd, LOCK_EX | LOCK_NB) != 0;
+  ::close(fd);
+  return held;
 }
 
 // Every point's state; `notes` gets what could not be asked (squeue or sacct failing).
 std::vector<PointState> PointStates(const SweepPlan& plan, std::vector<std::string>* notes) {
-  const std::map<int64_t, std::string> submitted = SubmittedJobs(plan);
+  const std::map<std::string, std::string> submitted = SubmittedJobs(plan);
   std::map<std::string, std::string> queue, accounting;
   bool queue_known = false;  // squeue answered
   if (!submitted.empty()) {
     std::set<std::string> ids;
-    for (const auto& [i, job] : submitted) ids.insert(job);
+    for (const auto& [name, task] : submitted) ids.insert(core::Split(task, '_')[0]);
     const std::vector<std::string> jobs(ids.begin(), ids.end());
     try {
       const SlurmClient slurm;
@@ -368,10 +385,9 @@ std::vector<PointState> PointStates(const SweepPlan& plan, std::vector<std::stri
       }
       // Accounting only for tasks the controller no longer knows (and that did not finish).
       bool gone = false;
-      for (const auto& [i, job] : submitted) {
-        gone = gone || (i < static_cast<int64_t>(plan.points.size()) &&
-                        !queue.count(job + "_" + std::to_string(i)) &&
-                        !fs::exists(RunDir(plan, plan.points[i]) + "/summary.json"));
+      for (const auto& [name, task] : submitted) {
+        gone = gone || (!queue.count(task) && fs::exists(plan.dir + "/runs/" + name) &&
+                        !fs::exists(plan.dir + "/runs/" + name + "/summary.json"));
       }
       if (gone) {
         try {
@@ -391,8 +407,8 @@ std::vector<PointState> PointStates(const SweepPlan& plan, std::vector<std::stri
     const core::Json task = ReadJsonOr(run + "/sweep_task.json", core::Json::object());
     PointState s;
     s.attempts = task.value("attempts", static_cast<int64_t>(0));
-    const auto sub = submitted.find(static_cast<int64_t>(i));
-    if (sub != submitted.end()) s.slurm_job = sub->second + "_" + std::to_string(i);
+    const auto sub = submitted.find(plan.points[i].name);
+    if (sub != submitted.end()) s.slurm_job = sub->second;
     const std::string recorded = task.value("state", "");
     const std::string log_line = LastLogLine(run + "/log.txt");
     const auto q = s.slurm_job.empty() ? queue.end() : queue.find(s.slurm_job);
@@ -400,18 +416,24 @@ std::vector<PointState> PointStates(const SweepPlan& plan, std::vector<std::stri
     const bool active = q != queue.end() && SlurmActive(q->second);
     // The final state Slurm gives a task that has ended: from the queue while the controller
     // keeps it, else from accounting.
+    // Only for the attempt that task made (not one before or after it, run elsewhere).
     std::string ended;
-    if (q != queue.end() && !active) ended = q->second;
-    if (ended.empty() && a != accounting.end()) ended = a->second;
+    if (task.empty() || task.value("slurm_job", "") == s.slurm_job) {
+      if (q != queue.end() && !active) ended = q->second;
+      if (ended.empty() && a != accounting.end()) ended = a->second;
+    }
     if (fs::exists(run + "/summary.json")) {
       s.state = "done";
     } else if (active) {
       s.state = core::StartsWith(q->second, "PENDING") ? "queued" : "running";
       s.detail = "Slurm job " + s.slurm_job + " " + q->second;
-    } else if (recorded == "running" && task.value("slurm_job", "").empty() && ProcessAlive(task)) {
+    } else if (TaskLockHeld(run)) {
       s.state = "running";
-      s.detail =
-          "pid " + std::to_string(task.value("pid", 0)) + " since " + task.value("started", "");
+      s.detail = "on " + task.value("host", std::string("?")) + ", pid " +
+                 std::to_string(task.value("pid", 0)) + ", since " + task.value("started", "");
+    } else if (!s.slurm_job.empty() && !queue_known && recorded != "failed") {
+      s.state = "unknown";
+      s.detail = "submitted as Slurm job " + s.slurm_job + ", and squeue did not answer";
     } else if (recorded == "failed") {
       s.state = "failed";
       s.detail = task.value("error", "");
@@ -423,7 +445,7 @@ std::vector<PointState> PointStates(const SweepPlan& plan, std::vector<std::stri
       s.state = "interrupted";
       s.detail = "stopped before it finished" +
                  (log_line.empty() ? std::string() : "; last log line: " + log_line);
-    } else if (!s.slurm_job.empty() && queue_known) {
+    } else if (!s.slurm_job.empty() && queue_known && task.empty()) {
       s.state = "failed";
       s.detail = "Slurm job " + s.slurm_job + " left the queue without starting";
     } else {
@@ -440,6 +462,14 @@ std::vector<int64_t> Selected(const SweepPlan& plan, SweepSelection selection,
                               const std::vector<PointState>& states, int64_t* busy) {
   std::vector<int64_t> todo;
   *busy = 0;
+  int64_t unknown = 0;
+  for (const PointState& s : states) unknown += s.state == "unknown";
+  if (unknown > 0) {
+    throw std::runtime_error(std::to_string(unknown) +
+                             " points were submitted to Slurm and squeue cannot say whether they "
+                             "still run (linklab sweep status " +
+                             plan.dir + "); nothing run or submitted");
+  }
   for (size_t i = 0; i < plan.points.size(); ++i) {
     const std::string& s = states[i].state;
     if (s == "queued" || s == "running") ++*busy;
@@ -507,7 +537,8 @@ Stats Summarise(const std::vector<double>& values) {
   return s;
 }
 
-std::string Cell(const Stats& s) {
+// "187.2 ± 12.1", with "(n 2)" when fewer seeds than the point's runs gave a value.
+std::string Cell(const Stats& s, int64_t runs) {
   if (s.n == 0) return "–";
   char buf[96];
   if (s.n < 2) {
@@ -515,7 +546,14 @@ std::string Cell(const Stats& s) {
   } else {
     std::snprintf(buf, sizeof buf, "%.4g ± %.3g", s.mean, s.ci95);
   }
-  return buf;
+  return std::string(buf) + (s.n < runs ? " (n " + std::to_string(s.n) + ")" : "");
+}
+
+// A value fit for a Markdown table cell.
+std::string MarkdownCell(const std::string& text) {
+  std::string out;
+  for (char c : text) out += c == '|' ? std::string("\\|") : std::string(1, c);
+  return out;
 }
 
 core::Json JsonNumber(double v) { return std::isfinite(v) ? core::Json(v) : core::Json(nullptr); }
@@ -597,7 +635,9 @@ std::vector<std::string> ExpandSweepValues(const std::string& raw, const std::st
     }
     for (int64_t i = 0; i < n; ++i) {
       const double f = n == 1 ? 0.0 : static_cast<double>(i) / static_cast<double>(n - 1);
-      const double v = i == n - 1 ? hi : geom ? lo * std::pow(hi / lo, f) : lo + (hi - lo) * f;
+      const double v = (n > 1 && i == n - 1) ? hi
+                       : geom                ? lo * std::pow(hi / lo, f)
+                                             : lo + (hi - lo) * f;
       out.push_back(Number(v));
     }
   } else {
@@ -634,7 +674,7 @@ SweepPlan LoadSweep(const std::string& path, const std::string& out) {
   const std::string origin_of_base =
       raw["sweep"].count("base") ? raw["sweep"]["base"].origin : path;
   plan.name = sweep.String("name");
-  if (plan.name.empty() || FolderName(plan.name) != plan.name) {
+  if (plan.name.empty() || plan.name.size() > 100 || FolderName(plan.name) != plan.name) {
     throw std::invalid_argument(path + ": [sweep] name = '" + plan.name +
                                 "': letters, digits and . _ - = , + only");
   }
@@ -819,6 +859,7 @@ SweepPlan LoadSweep(const std::string& path, const std::string& out) {
   while (plan.dir.size() > 1 && plan.dir.back() == '/') plan.dir.pop_back();
   if (fs::exists(plan.dir + "/plan.json")) {
     const SweepPlan old = ReadPlan(plan.dir);
+    plan.cwd = old.cwd;  // relative paths keep meaning what they meant when it was planned
     if (old.id != plan.id) {
       throw std::invalid_argument(
           "sweep folder " + plan.dir + " holds another sweep ('" + old.name + "' of base " +
@@ -835,7 +876,20 @@ SweepPlan LoadSweep(const std::string& path, const std::string& out) {
   return plan;
 }
 
-void WritePlan(const SweepPlan& plan) {
+namespace {
+
+// The sweep folder's lock, held while one linklab plans, runs or submits its points.
+int LockSweep(const SweepPlan& plan) {
+  fs::create_directories(plan.dir);
+  const int fd = TryLock(plan.dir + "/.sweep.lock");
+  if (fd < 0) {
+    throw std::runtime_error("another linklab sweep is running or submitting the points of " +
+                             plan.dir + "; nothing run or submitted");
+  }
+  return fd;
+}
+
+void WritePlanLocked(const SweepPlan& plan) {
   fs::create_directories(plan.dir + "/runs");
   CheckRunFolders(plan);
   core::WriteFileAtomic(plan.dir + "/sweep.ini", core::ReadFile(plan.file));
@@ -843,15 +897,35 @@ void WritePlan(const SweepPlan& plan) {
   core::WriteFileAtomic(plan.dir + "/plan.json", core::DumpJson(PlanJson(plan)));
 }
 
+}  // namespace
+
+void WritePlan(const SweepPlan& plan) {
+  LockGuard lock{LockSweep(plan)};
+  WritePlanLocked(plan);
+}
+
 // --- one point ----------------------------------------------------------------------------------
 
-int RunSweepTask(const std::string& dir, int64_t index) {
-  const SweepPlan plan = ReadPlan(dir);
-  if (index < 0 || index >= static_cast<int64_t>(plan.points.size())) {
-    throw std::invalid_argument("sweep task --index " + std::to_string(index) + ": the plan of " +
-                                dir + " has points 0.." + std::to_string(plan.points.size() - 1));
+int RunSweepArrayTask(const std::string& dir, const std::string& list, int64_t index) {
+  const std::vector<std::string> points = core::ReadJsonFile(list).get<std::vector<std::string>>();
+  if (index < 0 || index >= static_cast<int64_t>(points.size())) {
+    throw std::invalid_argument("sweep task --array-index " + std::to_string(index) + ": " + list +
+                                " lists " + std::to_string(points.size()) + " points");
   }
-  const SweepPoint& point = plan.points[index];
+  const char* job = std::getenv("SLURM_ARRAY_JOB_ID");
+  return RunSweepTask(dir, points[index],
+                      job ? std::string(job) + "_" + std::to_string(index) : std::string());
+}
+
+int RunSweepTask(const std::string& dir, const std::string& name, const std::string& slurm_job) {
+  const SweepPlan plan = ReadPlan(dir);
+  const auto found = std::find_if(plan.points.begin(), plan.points.end(),
+                                  [&](const SweepPoint& p) { return p.name == name; });
+  if (found == plan.points.end()) {
+    throw std::invalid_argument("sweep task --point " + name + ": not a point of the plan of " +
+                                dir);
+  }
+  const SweepPoint& point = *found;
   const std::string run = RunDir(plan, point);
   fs::create_directories(run);
   if (fs::exists(run + "/sweep_task.json")) {
@@ -860,50 +934,65 @@ int RunSweepTask(const std::string& dir, int64_t index) {
       throw std::invalid_argument("run folder " + run + " belongs to another sweep (" + id + ")");
     }
   }
+  // A moment's wait: `sweep status` probes the lock too.
   LockGuard lock{TryLock(run + "/.task.lock")};
+  for (int i = 0; i < 20 && lock.fd < 0; ++i) {
+    ::usleep(100000);
+    lock.fd = TryLock(run + "/.task.lock");
+  }
   if (lock.fd < 0) {
-    std::cerr << "linklab: sweep point " << point.name << " is already running elsewhere\n";
-    return 1;
+    std::cerr << "linklab: sweep point " << point.name << " is running elsewhere; left to it\n";
+    return kSweepTaskBusy;
   }
   if (fs::exists(run + "/summary.json")) {
     std::cerr << "linklab: sweep point " << point.name << " is done already\n";
     return 0;
   }
+  int64_t attempt = 0;
+  UpdateTask(run, [&](core::Json& t) {
+    attempt = t.value("attempts", static_cast<int64_t>(0)) + 1;
+    t["sweep"] = plan.id;
+    t["point"] = point.name;
+    t["state"] = "running";
+    t["attempts"] = attempt;
+    t["started"] = core::UtcTimestamp();
+    t["host"] = ThisHost();
+    t["pid"] = static_cast<int64_t>(::getpid());
+    t["slurm_job"] = slurm_job;
+    t.erase("error");
+    t.erase("finished");
+  });
+  const auto fail = [&](const std::string& error) {
+    UpdateTask(run, [&](core::Json& t) {
+      t["state"] = "failed";
+      t["error"] = error;
+      t["finished"] = core::UtcTimestamp();
+    });
+    return 1;
+  };
   // From here on the run's output goes to its log.
   const int log =
       ::open((run + "/log.txt").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (log < 0) throw std::runtime_error("cannot open " + run + "/log.txt");
+  if (log < 0) return fail("cannot open " + run + "/log.txt");
   std::fflush(stdout);
   std::fflush(stderr);
   ::dup2(log, 1);
   ::dup2(log, 2);
   ::close(log);
   if (::chdir(plan.cwd.c_str()) != 0) {
-    throw std::runtime_error("cannot enter the sweep's working folder " + plan.cwd);
+    std::cerr << "linklab: error: cannot enter the sweep's working folder " << plan.cwd << "\n";
+    return fail("cannot enter the sweep's working folder " + plan.cwd + " on " + ThisHost());
   }
-  const char* job = std::getenv("SLURM_ARRAY_JOB_ID");
-  int64_t attempt = 0;
-  UpdateTask(run, [&](core::Json& t) {
-    attempt = t.value("attempts", static_cast<int64_t>(0)) + 1;
-    t["sweep"] = plan.id;
-    t["point"] = point.name;
-    t["index"] = index;
-    t["state"] = "running";
-    t["attempts"] = attempt;
-    t["started"] = core::UtcTimestamp();
-    t["host"] = ThisHost();
-    t["pid"] = static_cast<int64_t>(::getpid());
-    t["slurm_job"] = job ? std::string(job) + "_" + std::to_string(index) : std::string();
-    t.erase("error");
-    t.erase("finished");
-  });
   std::cerr << "=== linklab sweep " << plan.name << ": point " << point.name << ", attempt "
             << attempt << ", " << core::UtcTimestamp() << " on " << ThisHost() << " ===\n";
   try {
     // A run with a checkpoint continues from it; otherwise it starts over in a clean folder.
     bool resume = false;
     if (plan.kind == "predictor") {
-      resume = IsPredictorRun(run) && fs::exists(run + "/checkpoint");
+      // (checkpoint.new or .old: it stopped between the two renames of a checkpoint)
+      resume = IsPredictorRun(run) &&
+               (fs::exists(run + "/checkpoint") || fs::exists(run + "/checkpoint.new") ||
+                fs::exists(run + "/checkpoint.old"));
     } else if (fs::exists(run + "/checkpoints")) {
       try {
         const std::string checkpoint = FindCheckpoint(run, "sweep point");
@@ -934,12 +1023,7 @@ int RunSweepTask(const std::string& dir, int64_t index) {
   } catch (const std::exception& e) {
     const std::string error = core::Printable(core::Trim(e.what()), 400);
     std::cerr << "linklab: error: " << error << "\n";
-    UpdateTask(run, [&](core::Json& t) {
-      t["state"] = "failed";
-      t["error"] = error;
-      t["finished"] = core::UtcTimestamp();
-    });
-    return 1;
+    return fail(error);
   }
   UpdateTask(run, [&](core::Json& t) {
     t["state"] = "done";
@@ -951,10 +1035,8 @@ int RunSweepTask(const std::string& dir, int64_t index) {
 // --- local runs ---------------------------------------------------------------------------------
 
 int RunSweepLocal(const SweepPlan& plan, SweepSelection selection, int64_t processes) {
-  LockGuard lock{TryLock(plan.dir + "/.sweep.lock")};
-  if (lock.fd < 0) {
-    throw std::runtime_error("another linklab sweep is running the points of " + plan.dir);
-  }
+  LockGuard lock{LockSweep(plan)};
+  WritePlanLocked(plan);
   std::vector<std::string> notes;
   const std::vector<PointState> states = PointStates(plan, &notes);
   for (const std::string& n : notes) std::cerr << "linklab: note: " << n << "\n";
@@ -990,8 +1072,9 @@ int RunSweepLocal(const SweepPlan& plan, SweepSelection selection, int64_t proce
     while (next < todo.size() || !running.empty()) {
       while (next < todo.size() && static_cast<int64_t>(running.size()) < workers) {
         const int64_t i = todo[next++];
-        running.push_back({i, std::make_unique<Child>(std::vector<std::string>{
-                                  self, "sweep", "task", plan.dir, "--index", std::to_string(i)})});
+        running.push_back(
+            {i, std::make_unique<Child>(std::vector<std::string>{self, "sweep", "task", plan.dir,
+                                                                 "--point", plan.points[i].name})});
       }
       for (size_t w = 0; w < running.size();) {
         if (running[w].child->Running()) {
@@ -1002,7 +1085,9 @@ int RunSweepLocal(const SweepPlan& plan, SweepSelection selection, int64_t proce
         const std::string run = RunDir(plan, p);
         const int code = running[w].child->exit_code();
         ++finished;
-        if (code != 0) {
+        if (code == kSweepTaskBusy) {
+          std::cerr << "linklab: sweep point " << p.name << " is running elsewhere; left to it\n";
+        } else if (code != 0) {
           ++failed;
           const core::Json task = ReadJsonOr(run + "/sweep_task.json", core::Json::object());
           std::string error = task.value("error", "");
@@ -1039,6 +1124,7 @@ int RunSweepLocal(const SweepPlan& plan, SweepSelection selection, int64_t proce
     }
   } catch (const std::runtime_error& e) {
     if (PendingStopSignal() == 0) throw;
+    for (Worker& w : running) w.child->SendSignal(SIGTERM);
     for (Worker& w : running) {
       w.child->Stop(10.0);
       const std::string run = RunDir(plan, plan.points[w.index]);
@@ -1065,11 +1151,27 @@ int RunSweepLocal(const SweepPlan& plan, SweepSelection selection, int64_t proce
 
 // --- Slurm --------------------------------------------------------------------------------------
 
-void CheckSlurm() { SlurmClient().CheckReachable(); }
+// Refuses a path sbatch directives or the array script could not carry as it is.
+void CheckScriptPath(const std::string& path, const std::string& what) {
+  for (char c : path) {
+    if (std::isspace(static_cast<unsigned char>(c)) || c == '"' || c == '\'' || c == '%' ||
+        c == '\\' || c == '$' || c == '`') {
+      throw std::invalid_argument(what + " '" + path +
+                                  "' holds a space, quote, %, $, ` or backslash, which sbatch "
+                                  "directives cannot carry; nothing submitted");
+    }
+  }
+}
 
 std::string SubmitSweepSlurm(const SweepPlan& plan, SweepSelection selection) {
+  const std::string self = SelfExe();
+  CheckScriptPath(plan.dir, "the sweep folder");
+  CheckScriptPath(plan.cwd, "the working folder");
+  CheckScriptPath(self, "the linklab program");
   const SlurmClient slurm;
   slurm.CheckReachable();
+  LockGuard lock{LockSweep(plan)};
+  WritePlanLocked(plan);
   std::vector<std::string> notes;
   const std::vector<PointState> states = PointStates(plan, &notes);
   for (const std::string& n : notes) std::cerr << "linklab: note: " << n << "\n";
@@ -1084,12 +1186,16 @@ std::string SubmitSweepSlurm(const SweepPlan& plan, SweepSelection selection) {
   }
   fs::create_directories(plan.dir + "/slurm");
   core::Json jobs = ReadJsonOr(plan.dir + "/slurm/jobs.json", core::Json::array());
-  const std::string script = plan.dir + "/slurm/array-" + std::to_string(jobs.size() + 1) + ".sh";
+  const std::string stem = plan.dir + "/slurm/array-" + std::to_string(jobs.size() + 1);
+  const std::string script = stem + ".sh", list = stem + ".points.json";
+  std::vector<std::string> names;
+  for (int64_t i : todo) names.push_back(plan.points[i].name);
+  core::WriteFileAtomic(list, core::DumpJson(core::Json(names)));
   std::ostringstream s;
-  s << "#!/bin/bash\n# linklab sweep " << plan.name << ": one point of " << plan.dir
-    << "/plan.json per array task\n";
+  s << "#!/bin/bash\n# linklab sweep " << plan.name << ": array task i runs the i-th point of "
+    << list << "\n";
   s << "#SBATCH --job-name=linklab-" << plan.name << "\n";
-  s << "#SBATCH --array=" << ArrayIndexText(todo)
+  s << "#SBATCH --array=0-" << todo.size() - 1
     << (plan.slurm.max_parallel > 0 ? "%" + std::to_string(plan.slurm.max_parallel) : "") << "\n";
   s << "#SBATCH --output=" << plan.dir << "/slurm/%A_%a.out\n";
   s << "#SBATCH --chdir=" << plan.cwd << "\n";
@@ -1100,14 +1206,15 @@ std::string SubmitSweepSlurm(const SweepPlan& plan, SweepSelection selection) {
   if (!plan.slurm.account.empty()) s << "#SBATCH --account=" << plan.slurm.account << "\n";
   if (!plan.slurm.qos.empty()) s << "#SBATCH --qos=" << plan.slurm.qos << "\n";
   for (const std::string& a : plan.slurm.sbatch_args) s << "#SBATCH " << a << "\n";
-  s << "exec '" << SelfExe() << "' sweep task '" << plan.dir
-    << "' --index \"$SLURM_ARRAY_TASK_ID\"\n";
+  s << "exec " << self << " sweep task " << plan.dir << " --array " << list
+    << " --array-index \"$SLURM_ARRAY_TASK_ID\"\n";
   core::WriteFileAtomic(script, s.str());
   fs::permissions(script, fs::perms::owner_exec | fs::perms::group_exec, fs::perm_options::add);
   const std::string job = slurm.Submit(script);
   core::Json record = core::Json::object();
   record["job"] = job;
-  record["indices"] = todo;
+  record["points"] = names;
+  record["list"] = list;
   record["script"] = script;
   record["submitted"] = core::UtcTimestamp();
   jobs.push_back(record);
@@ -1130,8 +1237,9 @@ core::Json SweepStatus(const std::string& dir) {
                 {"dir", plan.dir},
                 {"base", plan.base},
                 {"kind", plan.kind}};
-  std::map<std::string, int64_t> counts = {{"done", 0},   {"failed", 0},      {"running", 0},
-                                           {"queued", 0}, {"interrupted", 0}, {"pending", 0}};
+  std::map<std::string, int64_t> counts = {{"done", 0},   {"failed", 0},  {"running", 0},
+                                           {"queued", 0}, {"unknown", 0}, {"interrupted", 0},
+                                           {"pending", 0}};
   core::Json points = core::Json::array();
   for (size_t i = 0; i < states.size(); ++i) {
     ++counts[states[i].state];
@@ -1161,7 +1269,8 @@ core::Json SweepStatus(const std::string& dir) {
   }
   j["total"] = static_cast<int64_t>(states.size());
   core::Json c = core::Json::object();
-  for (const char* k : {"done", "failed", "running", "queued", "interrupted", "pending"}) {
+  for (const char* k :
+       {"done", "failed", "running", "queued", "unknown", "interrupted", "pending"}) {
     c[k] = counts[k];
   }
   j["counts"] = c;
@@ -1314,7 +1423,9 @@ core::Json CollectSweep(const std::string& dir, const CollectOptions& options) {
   for (size_t g = 0; g < groups.size(); ++g) {
     const core::Json& row = rows[g];
     md << "|";
-    for (const auto& [k, v] : plan.points[members[groups[g]][0]].values) md << " " << v << " |";
+    for (const auto& [k, v] : plan.points[members[groups[g]][0]].values) {
+      md << " " << MarkdownCell(v) << " |";
+    }
     md << " " << row["seeds"].size() << "/" << row["planned_seeds"].get<int64_t>() << " |";
     for (const std::string& f : plan.figures) {
       Stats s;
@@ -1322,7 +1433,7 @@ core::Json CollectSweep(const std::string& dir, const CollectOptions& options) {
       s.n = fj["n"].get<int64_t>();
       s.mean = fj["mean"].is_number() ? fj["mean"].get<double>() : NAN;
       s.ci95 = fj["ci95"].is_number() ? fj["ci95"].get<double>() : NAN;
-      md << " " << Cell(s) << " |";
+      md << " " << Cell(s, static_cast<int64_t>(row["seeds"].size())) << " |";
     }
     md << "\n";
   }

@@ -86,33 +86,41 @@ struct SweepPlan {
 SweepPlan LoadSweep(const std::string& path, const std::string& out = "");
 
 // Writes the plan (plan.json, sweep.ini, base.ini) into the sweep folder, creating it; checks
-// that every run folder in it belongs to this sweep.
+// that every run folder in it belongs to this sweep. std::runtime_error while another linklab
+// sweep runs or submits its points (RunSweepLocal and SubmitSweepSlurm write it themselves).
 void WritePlan(const SweepPlan& plan);
 
 // Which points to run again: every unfinished one, or only the failed ones.
 enum class SweepSelection { kUnfinished, kFailed };
 
-// Runs the selected points locally, at most `processes` at a time (0: the plan's, then the
-// cores), each as `linklab sweep task` in a process of its own, with progress on stderr.
-// SIGINT/SIGTERM stop the running points (their checkpoints stay); finished runs are kept.
-// Returns the number of failed points.
+// Writes the plan, then runs the selected points locally, at most `processes` at a time (0: the
+// plan's, then the cores), each as `linklab sweep task` (this program, /proc/self/exe) in a
+// process of its own, with progress on stderr. SIGINT/SIGTERM stop the running points (their
+// checkpoints stay); finished runs are kept. Points queued or running elsewhere are left to
+// them; when Slurm cannot say whether submitted points still run, nothing runs
+// (std::runtime_error). Returns the number of failed points.
 int RunSweepLocal(const SweepPlan& plan, SweepSelection selection, int64_t processes = 0);
 
-// Checks that Slurm is installed and its controller answers; std::runtime_error saying which
-// is not (before anything is written or submitted).
-void CheckSlurm();
-
-// Submits the selected points as one Slurm job array (sbatch --array, one point per task);
-// returns the job id, or "" when no point needs to run. Throws std::runtime_error (nothing
-// submitted) when Slurm is not installed or its controller does not answer.
+// Writes the plan, then submits the selected points as one Slurm job array (sbatch --array,
+// task i runs the i-th point of slurm/array-<n>.points.json); returns the job id, or "" when no
+// point needs to run. Throws std::runtime_error (nothing submitted) when Slurm is not
+// installed, its controller does not answer, or the state of points submitted before is
+// unknown.
 std::string SubmitSweepSlurm(const SweepPlan& plan, SweepSelection selection);
 
-// `linklab sweep task DIR --index I`: runs point I of the sweep in DIR in this process (what a
-// local worker and a Slurm array task run), its output appended to the run folder's log.txt.
-// Returns the exit code: 0 done (or already done), 1 failed.
-int RunSweepTask(const std::string& dir, int64_t index);
+// `linklab sweep task DIR --point NAME`: runs that point of the sweep in DIR in this process
+// (what a local worker runs), its output appended to the run folder's log.txt; `slurm_job`
+// ("<job>_<task>") is recorded when a Slurm array task runs it. Returns the exit code: 0 done
+// (or done already), 1 failed, kSweepTaskBusy when another process holds the point.
+int RunSweepTask(const std::string& dir, const std::string& point,
+                 const std::string& slurm_job = "");
+// `linklab sweep task DIR --array LIST --array-index I` (a Slurm array task): the I-th point
+// of the submission's LIST (slurm/array-<n>.points.json), job id from SLURM_ARRAY_JOB_ID.
+int RunSweepArrayTask(const std::string& dir, const std::string& list, int64_t index);
+constexpr int kSweepTaskBusy = 75;
 
-// Every point's state (done, failed, running, queued, interrupted, pending) from the run
+// Every point's state (done, failed, running, queued, interrupted, pending; unknown when Slurm
+// cannot be asked about a submitted one) from the run
 // folders and, for points submitted to Slurm, squeue and sacct: a JSON report.
 core::Json SweepStatus(const std::string& dir);
 // The report as text: counts, then every point that is not done with its state and detail.

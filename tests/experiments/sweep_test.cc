@@ -70,6 +70,7 @@ TEST(SweepValues, ListsRangesAndSpaces) {
   EXPECT_EQ(ExpandSweepValues("range(10, 0, -5)", "k"), (V{"10", "5"}));
   EXPECT_EQ(ExpandSweepValues("range(0, 0.3, 0.1)", "k"), (V{"0", "0.1", "0.2"}));
   EXPECT_EQ(ExpandSweepValues("linspace(0, 1, 3)", "k"), (V{"0", "0.5", "1"}));
+  EXPECT_EQ(ExpandSweepValues("linspace(0.5, 1, 1)", "k"), (V{"0.5"}));
   EXPECT_EQ(ExpandSweepValues("geomspace(0.0001, 0.01, 3)", "k"), (V{"0.0001", "0.001", "0.01"}));
   EXPECT_NE(ErrorOf([] { ExpandSweepValues("[]", "s.ini:3: [grid] a.b"); }).find("s.ini:3"),
             std::string::npos);
@@ -215,6 +216,29 @@ TEST(SweepLocal, RunsEveryPointOnceCollectsAndRerunsNothing) {
   EXPECT_NE(o.text.find("holds another sweep"), std::string::npos) << o.text;
 }
 
+TEST(SweepLocal, ARunFolderOfAnotherSweepIsRefused) {
+  const std::string w = Workspace("foreign");
+  core::WriteFileAtomic(w + "/s.ini", "[sweep]\nname = a\nbase = base.ini\noutput = " + w +
+                                          "/out\n[set]\ntrain.total_steps = 500\n");
+  ASSERT_EQ(Cli("sweep " + w + "/s.ini").code, 0);
+  core::WriteFileAtomic(w + "/t.ini", "[sweep]\nname = b\nbase = base.ini\noutput = " + w +
+                                          "/out\n[set]\ntrain.total_steps = 600\n");
+  ASSERT_EQ(Cli("sweep " + w + "/t.ini").code, 0);
+  // A run of sweep b moved into sweep a's folder.
+  fs::rename(w + "/out/b/runs/seed=1", w + "/out/a/runs/seed=9");
+  for (const std::string& cmd :
+       {"sweep " + w + "/s.ini", "sweep status " + w + "/out/a", "sweep collect " + w + "/out/a"}) {
+    const Output o = Cli(cmd);
+    EXPECT_EQ(o.code, 2) << cmd;
+    EXPECT_NE(o.text.find("runs/seed=9 belongs to another sweep"), std::string::npos) << o.text;
+  }
+  fs::create_directories(w + "/out/a/runs/mine");
+  core::WriteFileAtomic(w + "/out/a/runs/mine/notes.txt", "x\n");
+  fs::remove_all(w + "/out/a/runs/seed=9");
+  const Output o = Cli("sweep status " + w + "/out/a");
+  EXPECT_NE(o.text.find("runs/mine was not made by this sweep"), std::string::npos) << o.text;
+}
+
 TEST(SweepLocal, FailedPointsAreListedAndRerunAlone) {
   const std::string w = Workspace("failed");
   const std::string start = w + "/start-from";
@@ -253,8 +277,8 @@ TEST(SweepLocal, AnInterruptedSweepKeepsFinishedRunsAndResumesTheRest) {
   {
     Child sweep({LINKLAB_BINARY, "sweep", w + "/s.ini"});
     // Stop it once the first run is done and the second has a checkpoint.
-    for (int i = 0; i < 3000 && !(fs::exists(first + "/summary.json") &&
-                                  fs::exists(second + "/checkpoints/step_4000"));
+    for (int i = 0; i < 12000 && !(fs::exists(first + "/summary.json") &&
+                                   fs::exists(second + "/checkpoints/step_4000"));
          ++i) {
       ASSERT_TRUE(sweep.Running()) << sweep.Err();
       Sleep(0.05);
@@ -350,7 +374,10 @@ class LocalSlurm {
     why_ = start.Err();
     if (code_ == 0) ::setenv("SLURM_CONF", (state_ + "/slurm.conf").c_str(), 1);
   }
-  ~LocalSlurm() { Stop(); }
+  ~LocalSlurm() {
+    Stop();
+    ::unsetenv("SLURM_CONF");
+  }
   void Stop() {
     if (stopped_) return;
     stopped_ = true;
@@ -416,8 +443,9 @@ TEST(SweepSlurm, AJobArrayRunsEveryPointAndFailedOnesAreResubmittedAlone) {
   fs::copy(dir + "/runs/train.init_from=,seed=1", start, fs::copy_options::recursive);
   o = Cli("sweep " + w + "/s.ini --slurm --failed");
   ASSERT_EQ(o.code, 0) << o.text;
-  EXPECT_NE(core::ReadFile(dir + "/slurm/array-2.sh").find("#SBATCH --array=2-3\n"),
+  EXPECT_NE(core::ReadFile(dir + "/slurm/array-2.sh").find("#SBATCH --array=0-1\n"),
             std::string::npos);
+  EXPECT_EQ(Json(dir + "/slurm/array-2.points.json").size(), 2u);
   for (int i = 0; i < 600; ++i) {
     status = nlohmann::ordered_json::parse(Cli("sweep status " + dir + " --json").text);
     if (status["counts"]["done"] == 4) break;
@@ -444,6 +472,13 @@ TEST(SweepSlurm, AJobArrayRunsEveryPointAndFailedOnesAreResubmittedAlone) {
   o = Cli("sweep " + w + "/s.ini --slurm");
   EXPECT_EQ(o.code, 1) << o.text;
   EXPECT_NE(o.text.find("no-such.conf: no such file"), std::string::npos) << o.text;
+  // Nor is a point run here while Slurm cannot say whether its array task still runs it.
+  o = Cli("sweep " + w + "/s.ini");
+  EXPECT_EQ(o.code, 1) << o.text;
+  EXPECT_NE(o.text.find("cannot say whether they still run"), std::string::npos) << o.text;
+  EXPECT_FALSE(fs::exists(dir + "/runs/train.init_from=,seed=2"));
+  o = Cli("sweep status " + dir);
+  EXPECT_NE(o.text.find("1 unknown"), std::string::npos) << o.text;
   ::unsetenv("SLURM_CONF");
 }
 
