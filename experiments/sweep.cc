@@ -457,12 +457,15 @@ std::vector<PointState> PointStates(const SweepPlan& plan, std::vector<std::stri
 }
 
 // The indices to run: unfinished points (or only the failed ones) that are not queued or
-// running elsewhere.
-std::vector<int64_t> Selected(const SweepPlan& plan, SweepSelection selection,
-                              const std::vector<PointState>& states, int64_t* busy) {
+// running elsewhere. Says on stderr what Slurm could not tell and how many points are busy;
+// `done` gets the number of finished points.
+std::vector<int64_t> Selected(const SweepPlan& plan, SweepSelection selection, int64_t* done) {
+  std::vector<std::string> notes;
+  const std::vector<PointState> states = PointStates(plan, &notes);
+  for (const std::string& n : notes) std::cerr << "linklab: note: " << n << "\n";
   std::vector<int64_t> todo;
-  *busy = 0;
-  int64_t unknown = 0;
+  int64_t busy = 0, unknown = 0;
+  *done = 0;
   for (const PointState& s : states) unknown += s.state == "unknown";
   if (unknown > 0) {
     throw std::runtime_error(std::to_string(unknown) +
@@ -472,10 +475,14 @@ std::vector<int64_t> Selected(const SweepPlan& plan, SweepSelection selection,
   }
   for (size_t i = 0; i < plan.points.size(); ++i) {
     const std::string& s = states[i].state;
-    if (s == "queued" || s == "running") ++*busy;
+    if (s == "queued" || s == "running") ++busy;
+    if (s == "done") ++*done;
     if (s == "done" || s == "queued" || s == "running") continue;
     if (selection == SweepSelection::kFailed && s != "failed") continue;
     todo.push_back(static_cast<int64_t>(i));
+  }
+  if (busy > 0) {
+    std::cerr << "linklab: " << busy << " points are queued or running elsewhere; left to them\n";
   }
   return todo;
 }
@@ -1037,16 +1044,8 @@ int RunSweepTask(const std::string& dir, const std::string& name, const std::str
 int RunSweepLocal(const SweepPlan& plan, SweepSelection selection, int64_t processes) {
   LockGuard lock{LockSweep(plan)};
   WritePlanLocked(plan);
-  std::vector<std::string> notes;
-  const std::vector<PointState> states = PointStates(plan, &notes);
-  for (const std::string& n : notes) std::cerr << "linklab: note: " << n << "\n";
-  int64_t busy = 0;
-  const std::vector<int64_t> todo = Selected(plan, selection, states, &busy);
-  const int64_t done = std::count_if(states.begin(), states.end(),
-                                     [](const PointState& s) { return s.state == "done"; });
-  if (busy > 0) {
-    std::cerr << "linklab: " << busy << " points are queued or running elsewhere; left to them\n";
-  }
+  int64_t done = 0;
+  const std::vector<int64_t> todo = Selected(plan, selection, &done);
   if (todo.empty()) {
     std::cerr << "linklab: sweep " << plan.name << ": nothing to run (" << done << " of "
               << plan.points.size() << " points done)\n";
@@ -1172,14 +1171,8 @@ std::string SubmitSweepSlurm(const SweepPlan& plan, SweepSelection selection) {
   slurm.CheckReachable();
   LockGuard lock{LockSweep(plan)};
   WritePlanLocked(plan);
-  std::vector<std::string> notes;
-  const std::vector<PointState> states = PointStates(plan, &notes);
-  for (const std::string& n : notes) std::cerr << "linklab: note: " << n << "\n";
-  int64_t busy = 0;
-  const std::vector<int64_t> todo = Selected(plan, selection, states, &busy);
-  if (busy > 0) {
-    std::cerr << "linklab: " << busy << " points are queued or running already; not resubmitted\n";
-  }
+  int64_t done = 0;
+  const std::vector<int64_t> todo = Selected(plan, selection, &done);
   if (todo.empty()) {
     std::cerr << "linklab: sweep " << plan.name << ": nothing to submit\n";
     return "";

@@ -1,34 +1,19 @@
 // The linklab binary as a user meets it: exit codes and one-line errors.
 
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
 #include "core/files.h"
+#include "tests/test_util.h"
 
 namespace {
 
-struct Output {
-  int code;
-  std::string text;  // stdout and stderr
-};
-
-Output RunCli(const std::string& args) {
-  const std::string cmd = std::string(LINKLAB_BINARY) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  Output out{-1, ""};
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.text.append(buf.data(), n);
-  const int status = pclose(p);
-  out.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return out;
-}
+using linklab::testing::RunCli;
+using Output = linklab::testing::CliOutput;
 
 int Lines(const std::string& s) {
   int n = 0;
@@ -79,7 +64,8 @@ TEST(Cli, MissingFileUnknownCommandAndBadOptions) {
   o = RunCli("frobnicate");
   EXPECT_EQ(o.code, 2);
   EXPECT_EQ(o.text,
-            "linklab: unknown command 'frobnicate'; commands: run, eval, sweep, repro, list, bench, simulate, "
+            "linklab: unknown command 'frobnicate'; commands: run, eval, sweep, repro, list, "
+            "bench, simulate, "
             "dataset, predictor, export, version, help\n");
   o = RunCli("bench envs --seconds abc");
   EXPECT_EQ(o.code, 2);

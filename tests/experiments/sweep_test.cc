@@ -4,9 +4,7 @@
 #include "experiments/sweep.h"
 
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <array>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
@@ -29,22 +27,8 @@ namespace {
 namespace fs = std::filesystem;
 using linklab::testing::ErrorOf;
 
-struct Output {
-  int code;
-  std::string text;  // stdout and stderr
-};
-
-Output Cli(const std::string& args) {
-  const std::string cmd = std::string(LINKLAB_BINARY) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  Output out{-1, ""};
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.text.append(buf.data(), n);
-  const int status = pclose(p);
-  out.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return out;
-}
+using linklab::testing::RunCli;
+using Output = linklab::testing::CliOutput;
 
 // A fresh folder with a tiny PPO CartPole base config (a couple of seconds per run).
 std::string Workspace(const std::string& name, int64_t total_steps = 1500) {
@@ -145,7 +129,7 @@ TEST(SweepLocal, RunsEveryPointOnceCollectsAndRerunsNothing) {
                         "output = " +
                             w + "/out\n[grid]\nagent.learning_rate = [0.0003, 0.003]\n");
   const std::string dir = w + "/out/lr";
-  Output o = Cli("sweep " + w + "/s.ini");
+  Output o = RunCli("sweep " + w + "/s.ini");
   ASSERT_EQ(o.code, 0) << o.text;
   EXPECT_NE(o.text.find("4/4"), std::string::npos) << o.text;  // progress
   const SweepPlan plan = LoadSweep(w + "/s.ini");
@@ -162,7 +146,7 @@ TEST(SweepLocal, RunsEveryPointOnceCollectsAndRerunsNothing) {
   const SweepPoint& first = plan.points[1];
   std::string sets;
   for (const std::string& s : first.sets) sets += " --set " + s;
-  o = Cli("run " + w + "/base.ini" + sets + " --set experiment.output=" + w + "/direct");
+  o = RunCli("run " + w + "/base.ini" + sets + " --set experiment.output=" + w + "/direct");
   ASSERT_EQ(o.code, 0) << o.text;
   fs::path direct;
   for (const auto& e : fs::recursive_directory_iterator(w + "/direct")) {
@@ -173,15 +157,15 @@ TEST(SweepLocal, RunsEveryPointOnceCollectsAndRerunsNothing) {
 
   // Again: nothing runs, nothing changes.
   const auto stamp = fs::last_write_time(dir + "/runs/" + first.name + "/summary.json");
-  o = Cli("sweep " + w + "/s.ini");
+  o = RunCli("sweep " + w + "/s.ini");
   EXPECT_EQ(o.code, 0) << o.text;
   EXPECT_NE(o.text.find("nothing to run"), std::string::npos) << o.text;
   EXPECT_EQ(fs::last_write_time(dir + "/runs/" + first.name + "/summary.json"), stamp);
-  o = Cli("sweep status " + dir);
+  o = RunCli("sweep status " + dir);
   EXPECT_NE(o.text.find("4 points, 4 done"), std::string::npos) << o.text;
 
   // The table: per learning rate, the mean and t-interval of the two seeds.
-  o = Cli("sweep collect " + dir);
+  o = RunCli("sweep collect " + dir);
   ASSERT_EQ(o.code, 0) << o.text;
   const core::Json table = Json(dir + "/collect/table.json");
   ASSERT_EQ(table["points"].size(), 2u);
@@ -204,14 +188,14 @@ TEST(SweepLocal, RunsEveryPointOnceCollectsAndRerunsNothing) {
   EXPECT_EQ(h5.Get("runs").rows, 4u);
   EXPECT_DOUBLE_EQ(h5.Get("points").Column("agent.learning_rate")[1], 0.003);
   EXPECT_TRUE(fs::exists(dir + "/collect/plot_agent.learning_rate.png"));
-  o = Cli("sweep collect " + dir + " --plot agent.gamma");
+  o = RunCli("sweep collect " + dir + " --plot agent.gamma");
   EXPECT_EQ(o.code, 2);
   EXPECT_NE(o.text.find("not a varied key"), std::string::npos) << o.text;
 
   // The same folder for a sweep of another base config is refused; nothing runs.
   core::WriteFileAtomic(w + "/base.ini", core::ReadFile(w + "/base.ini") + "[agent]\n" /*dup*/);
   core::WriteFileAtomic(w + "/s.ini", core::ReadFile(w + "/s.ini") + "[set]\nagent.gamma = 0.9\n");
-  o = Cli("sweep " + w + "/s.ini");
+  o = RunCli("sweep " + w + "/s.ini");
   EXPECT_EQ(o.code, 2);
   EXPECT_NE(o.text.find("holds another sweep"), std::string::npos) << o.text;
 }
@@ -220,22 +204,22 @@ TEST(SweepLocal, ARunFolderOfAnotherSweepIsRefused) {
   const std::string w = Workspace("foreign");
   core::WriteFileAtomic(w + "/s.ini", "[sweep]\nname = a\nbase = base.ini\noutput = " + w +
                                           "/out\n[set]\ntrain.total_steps = 500\n");
-  ASSERT_EQ(Cli("sweep " + w + "/s.ini").code, 0);
+  ASSERT_EQ(RunCli("sweep " + w + "/s.ini").code, 0);
   core::WriteFileAtomic(w + "/t.ini", "[sweep]\nname = b\nbase = base.ini\noutput = " + w +
                                           "/out\n[set]\ntrain.total_steps = 600\n");
-  ASSERT_EQ(Cli("sweep " + w + "/t.ini").code, 0);
+  ASSERT_EQ(RunCli("sweep " + w + "/t.ini").code, 0);
   // A run of sweep b moved into sweep a's folder.
   fs::rename(w + "/out/b/runs/seed=1", w + "/out/a/runs/seed=9");
   for (const std::string& cmd :
        {"sweep " + w + "/s.ini", "sweep status " + w + "/out/a", "sweep collect " + w + "/out/a"}) {
-    const Output o = Cli(cmd);
+    const Output o = RunCli(cmd);
     EXPECT_EQ(o.code, 2) << cmd;
     EXPECT_NE(o.text.find("runs/seed=9 belongs to another sweep"), std::string::npos) << o.text;
   }
   fs::create_directories(w + "/out/a/runs/mine");
   core::WriteFileAtomic(w + "/out/a/runs/mine/notes.txt", "x\n");
   fs::remove_all(w + "/out/a/runs/seed=9");
-  const Output o = Cli("sweep status " + w + "/out/a");
+  const Output o = RunCli("sweep status " + w + "/out/a");
   EXPECT_NE(o.text.find("runs/mine was not made by this sweep"), std::string::npos) << o.text;
 }
 
@@ -246,10 +230,10 @@ TEST(SweepLocal, FailedPointsAreListedAndRerunAlone) {
                         "[sweep]\nname = f\nbase = base.ini\nseeds = [1]\noutput = " + w +
                             "/out\n[grid]\ntrain.init_from = [\"\", " + start + "]\n");
   const std::string dir = w + "/out/f";
-  Output o = Cli("sweep " + w + "/s.ini");
+  Output o = RunCli("sweep " + w + "/s.ini");
   EXPECT_EQ(o.code, 1) << o.text;
   EXPECT_NE(o.text.find("1 points failed"), std::string::npos) << o.text;
-  o = Cli("sweep status " + dir);
+  o = RunCli("sweep status " + dir);
   EXPECT_NE(o.text.find("1 done, 1 failed"), std::string::npos) << o.text;
   EXPECT_NE(o.text.find("init_from"), std::string::npos) << o.text;  // its last error
   const core::Json status = Json(dir + "/runs/train.init_from=,seed=1/sweep_task.json");
@@ -258,10 +242,10 @@ TEST(SweepLocal, FailedPointsAreListedAndRerunAlone) {
 
   // The cause mended, --failed runs only that point.
   fs::copy(dir + "/runs/train.init_from=,seed=1", start, fs::copy_options::recursive);
-  o = Cli("sweep " + w + "/s.ini --failed");
+  o = RunCli("sweep " + w + "/s.ini --failed");
   EXPECT_EQ(o.code, 0) << o.text;
   EXPECT_NE(o.text.find("1 runs to do"), std::string::npos) << o.text;
-  o = Cli("sweep status " + dir + " --json");
+  o = RunCli("sweep status " + dir + " --json");
   EXPECT_EQ(nlohmann::json::parse(o.text)["counts"]["done"], 2) << o.text;
   EXPECT_EQ(fs::last_write_time(dir + "/runs/train.init_from=,seed=1/summary.json"), stamp);
 }
@@ -292,12 +276,12 @@ TEST(SweepLocal, AnInterruptedSweepKeepsFinishedRunsAndResumesTheRest) {
   EXPECT_TRUE(fs::exists(first + "/summary.json"));
   EXPECT_FALSE(fs::exists(second + "/summary.json"));
   EXPECT_EQ(Json(second + "/sweep_task.json")["state"], "interrupted");
-  Output o = Cli("sweep status " + dir);
+  Output o = RunCli("sweep status " + dir);
   EXPECT_NE(o.text.find("1 done"), std::string::npos) << o.text;
   EXPECT_NE(o.text.find("interrupted"), std::string::npos) << o.text;
 
   const auto stamp = fs::last_write_time(first + "/summary.json");
-  o = Cli("sweep " + w + "/s.ini");
+  o = RunCli("sweep " + w + "/s.ini");
   ASSERT_EQ(o.code, 0) << o.text;
   EXPECT_EQ(fs::last_write_time(first + "/summary.json"), stamp);
   EXPECT_NE(core::ReadFile(second + "/log.txt").find("resuming"), std::string::npos);
@@ -340,10 +324,10 @@ TEST(Repro, UpdateThenCompareOnOneMachine) {
                         "[sweep]\nname = c\nbase = base.ini\nseeds = [1, 2]\n[tolerance]\n"
                         "eval.mean_return = 0\ntrain.mean_return_last100 = 1%\n");
   core::WriteFileAtomic(w + "/suite.ini", "[repro]\nreference = refs\ncases = [case.ini]\n");
-  Output o = Cli("repro " + w + "/suite.ini --update --out " + w + "/made");
+  Output o = RunCli("repro " + w + "/suite.ini --update --out " + w + "/made");
   ASSERT_EQ(o.code, 0) << o.text;
   ASSERT_TRUE(fs::exists(w + "/refs/c/table.json"));
-  o = Cli("repro " + w + "/suite.ini --out " + w + "/again");
+  o = RunCli("repro " + w + "/suite.ini --out " + w + "/again");
   EXPECT_EQ(o.code, 0) << o.text;
   const core::Json report = Json(w + "/again/report.json");
   EXPECT_EQ(report["failed"], 0) << report.dump(2);
@@ -355,7 +339,7 @@ TEST(Repro, UpdateThenCompareOnOneMachine) {
   core::Json ref = Json(w + "/refs/c/table.json");
   ref["points"][0]["figures"]["eval.mean_return"]["mean"] = 1e6;
   core::WriteFileAtomic(w + "/refs/c/table.json", core::DumpJson(ref));
-  const Output cli = Cli("repro " + w + "/suite.ini --out " + w + "/moved");
+  const Output cli = RunCli("repro " + w + "/suite.ini --out " + w + "/moved");
   EXPECT_EQ(cli.code, 1) << cli.text;
   EXPECT_NE(cli.text.find("**no**"), std::string::npos) << cli.text;
   EXPECT_EQ(Json(w + "/moved/report.json")["failed"], 1);
@@ -406,7 +390,7 @@ TEST(SweepSlurm, AJobArrayRunsEveryPointAndFailedOnesAreResubmittedAlone) {
                             w + "/out\n[grid]\ntrain.init_from = [\"\", " + start +
                             "]\n[slurm]\ntime = 00:10:00\n");
   const std::string dir = w + "/out/s";
-  Output o = Cli("sweep " + w + "/s.ini --slurm --max-parallel 2");
+  Output o = RunCli("sweep " + w + "/s.ini --slurm --max-parallel 2");
   ASSERT_EQ(o.code, 0) << o.text;
   const std::string job =
       core::Trim(core::Split(o.text, '\n').back().empty() ? core::Split(o.text, '\n').rbegin()[1]
@@ -418,7 +402,7 @@ TEST(SweepSlurm, AJobArrayRunsEveryPointAndFailedOnesAreResubmittedAlone) {
   // Wait for the array to end: two points done, two failed (no checkpoint to start from).
   core::Json status;
   for (int i = 0; i < 600; ++i) {
-    o = Cli("sweep status " + dir + " --json");
+    o = RunCli("sweep status " + dir + " --json");
     ASSERT_EQ(o.code, 0) << o.text;
     status = nlohmann::ordered_json::parse(o.text);
     if (status["counts"]["done"].get<int>() + status["counts"]["failed"].get<int>() == 4) break;
@@ -436,26 +420,26 @@ TEST(SweepSlurm, AJobArrayRunsEveryPointAndFailedOnesAreResubmittedAlone) {
     EXPECT_TRUE(
         fs::exists(dir + "/slurm/" + job + "_" + std::to_string(p["index"].get<int>()) + ".out"));
   }
-  o = Cli("sweep status " + dir);
+  o = RunCli("sweep status " + dir);
   EXPECT_NE(o.text.find("2 done, 2 failed"), std::string::npos) << o.text;
 
   // Mended, the failed points alone go in a second array.
   fs::copy(dir + "/runs/train.init_from=,seed=1", start, fs::copy_options::recursive);
-  o = Cli("sweep " + w + "/s.ini --slurm --failed");
+  o = RunCli("sweep " + w + "/s.ini --slurm --failed");
   ASSERT_EQ(o.code, 0) << o.text;
   EXPECT_NE(core::ReadFile(dir + "/slurm/array-2.sh").find("#SBATCH --array=0-1\n"),
             std::string::npos);
   EXPECT_EQ(Json(dir + "/slurm/array-2.points.json").size(), 2u);
   for (int i = 0; i < 600; ++i) {
-    status = nlohmann::ordered_json::parse(Cli("sweep status " + dir + " --json").text);
+    status = nlohmann::ordered_json::parse(RunCli("sweep status " + dir + " --json").text);
     if (status["counts"]["done"] == 4) break;
     Sleep(0.5);
   }
   EXPECT_EQ(status["counts"]["done"], 4) << status.dump(2);
-  o = Cli("sweep " + w + "/s.ini --slurm");
+  o = RunCli("sweep " + w + "/s.ini --slurm");
   EXPECT_EQ(o.code, 0) << o.text;
   EXPECT_NE(o.text.find("nothing to submit"), std::string::npos) << o.text;
-  o = Cli("sweep collect " + dir + " --no-plots");
+  o = RunCli("sweep collect " + dir + " --no-plots");
   EXPECT_EQ(o.code, 0) << o.text;
   EXPECT_EQ(Json(dir + "/collect/table.json")["points"][1]["figures"]["eval.mean_return"]["n"], 2);
 
@@ -463,21 +447,21 @@ TEST(SweepSlurm, AJobArrayRunsEveryPointAndFailedOnesAreResubmittedAlone) {
   slurm.Stop();
   const std::string jobs = core::ReadFile(dir + "/slurm/jobs.json");
   fs::remove_all(dir + "/runs/train.init_from=,seed=2");
-  o = Cli("sweep " + w + "/s.ini --slurm");
+  o = RunCli("sweep " + w + "/s.ini --slurm");
   EXPECT_EQ(o.code, 1) << o.text;
   EXPECT_NE(o.text.find("not reachable"), std::string::npos) << o.text;
   EXPECT_EQ(core::ReadFile(dir + "/slurm/jobs.json"), jobs);
   EXPECT_FALSE(fs::exists(dir + "/slurm/array-3.sh"));
   ::setenv("SLURM_CONF", (w + "/no-such.conf").c_str(), 1);
-  o = Cli("sweep " + w + "/s.ini --slurm");
+  o = RunCli("sweep " + w + "/s.ini --slurm");
   EXPECT_EQ(o.code, 1) << o.text;
   EXPECT_NE(o.text.find("no-such.conf: no such file"), std::string::npos) << o.text;
   // Nor is a point run here while Slurm cannot say whether its array task still runs it.
-  o = Cli("sweep " + w + "/s.ini");
+  o = RunCli("sweep " + w + "/s.ini");
   EXPECT_EQ(o.code, 1) << o.text;
   EXPECT_NE(o.text.find("cannot say whether they still run"), std::string::npos) << o.text;
   EXPECT_FALSE(fs::exists(dir + "/runs/train.init_from=,seed=2"));
-  o = Cli("sweep status " + dir);
+  o = RunCli("sweep status " + dir);
   EXPECT_NE(o.text.find("1 unknown"), std::string::npos) << o.text;
   ::unsetenv("SLURM_CONF");
 }

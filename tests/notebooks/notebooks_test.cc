@@ -3,7 +3,6 @@
 // Debian's jupyter-nbconvert, ipykernel, h5py or matplotlib is missing.
 
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <filesystem>
@@ -18,10 +17,9 @@ namespace fs = std::filesystem;
 
 TEST(Notebooks, EveryNotebookRunsHeadlessOnSmallResults) {
   const std::string work = ::testing::TempDir() + "/notebooks-" + std::to_string(::getpid());
-  linklab::experiments::Child script({"/bin/bash",
-                                      std::string(LINKLAB_SOURCE_DIR) +
-                                          "/tests/notebooks/run_notebooks.sh",
-                                      LINKLAB_BINARY, work});
+  linklab::experiments::Child script(
+      {"/bin/bash", std::string(LINKLAB_SOURCE_DIR) + "/tests/notebooks/run_notebooks.sh",
+       LINKLAB_BINARY, work});
   ASSERT_TRUE(script.Wait(1200)) << "run_notebooks.sh took over 20 minutes";
   if (script.exit_code() == 77) GTEST_SKIP() << script.Err();
   ASSERT_EQ(script.exit_code(), 0) << script.Out() << script.Err();
